@@ -1,0 +1,17 @@
+# Developer entry points; see README.md.
+.PHONY: setup demo test test-native clean
+
+setup:        ## install what is missing: system packages, Odoo 18.0 source, venv, PostgreSQL
+	bash scripts/setup.sh
+
+demo:         ## set up, create the demo database once, serve Odoo on http://localhost:8069
+	bash scripts/demo.sh
+
+test:         ## set up, run the addon's tests on a fresh database with pytest-odoo
+	bash scripts/test.sh
+
+test-native:  ## the same tests with Odoo's own runner (odoo-bin --test-enable)
+	bash scripts/test_native.sh
+
+clean:        ## remove the virtual environment and local files (not the Odoo source)
+	rm -rf .venv .local

@@ -1,0 +1,25 @@
+{
+    "name": "Cancel Reconciled Sale Orders",
+    "summary": "Cancel a paid, delivered order in one safe step: unreconcile, "
+    "reverse, refund, return and cancel, with an audit log",
+    "version": "18.0.1.0.0",
+    "license": "LGPL-3",
+    "author": "order_cancel_reconciled developers",
+    "website": "https://github.com/order-cancel-reconciled/order_cancel_reconciled",
+    "category": "Sales",
+    "depends": ["sale_stock", "account"],
+    "data": [
+        "security/order_cancel_reconciled_security.xml",
+        "security/ir.model.access.csv",
+        "security/order_cancel_reconciled_rules.xml",
+        "data/sale_order_cancel_reconciled_reason_data.xml",
+        "data/mail_template_data.xml",
+        "wizards/sale_order_cancel_reconciled_views.xml",
+        "views/sale_order_cancel_reconciled_log_views.xml",
+        "views/sale_order_cancel_reconciled_reason_views.xml",
+        "views/sale_order_views.xml",
+        "views/menus.xml",
+    ],
+    "installable": True,
+    "application": False,
+}

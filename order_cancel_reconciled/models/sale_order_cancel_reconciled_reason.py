@@ -1,0 +1,11 @@
+from odoo import fields, models
+
+
+class SaleOrderCancelReconciledReason(models.Model):
+    _name = "sale.order.cancel.reconciled.reason"
+    _description = "Reason for cancelling a reconciled order"
+    _order = "sequence, id"
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    active = fields.Boolean(default=True)

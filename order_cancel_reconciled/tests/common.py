@@ -1,0 +1,144 @@
+from odoo import Command, fields
+from odoo.tests import tagged
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+
+@tagged("post_install", "-at_install")
+class CancelReconciledCommon(AccountTestInvoicingCommon):
+    """Orders confirmed, delivered, invoiced and paid the way users do it, in a fresh company."""
+
+    @classmethod
+    def get_default_groups(cls):
+        return (
+            super().get_default_groups()
+            | cls.env.ref("order_cancel_reconciled.group_cancel_reconciled")
+            | cls.env.ref("sales_team.group_sale_manager")
+            | cls.env.ref("stock.group_stock_manager")
+            | cls.env.ref("account.group_account_manager")
+        )
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.warehouse = cls.env["stock.warehouse"].search([("company_id", "=", cls.env.company.id)], limit=1)
+        cls.stock_location = cls.warehouse.lot_stock_id
+        cls.customer = cls.env["res.partner"].create({"name": "Cancelling Customer"})
+        cls.other_customer = cls.env["res.partner"].create({"name": "Other Customer"})
+        cls.product_a, cls.product_b = cls.env["product.product"].create(
+            [
+                {
+                    "name": name,
+                    "type": "consu",
+                    "is_storable": True,
+                    "invoice_policy": "order",
+                    "list_price": price,
+                    "taxes_id": [Command.clear()],
+                }
+                for name, price in (("Storable A", 100.0), ("Storable B", 50.0))
+            ]
+        )
+        for product in cls.product_a | cls.product_b:
+            cls.env["stock.quant"]._update_available_quantity(product, cls.stock_location, 100.0)
+        cls.bank_journal = cls.company_data["default_journal_bank"]
+        cls.receivable = cls.company_data["default_account_receivable"]
+
+    # -- building documents ---------------------------------------------------------------------
+
+    @classmethod
+    def create_order(cls, lines=None, partner=None, currency=None, confirm=True):
+        lines = lines or [(cls.product_a, 2.0)]
+        vals = {
+            "partner_id": (partner or cls.customer).id,
+            "order_line": [
+                Command.create({"product_id": product.id, "product_uom_qty": qty}) for product, qty in lines
+            ],
+        }
+        if currency:
+            pricelist = cls.env["product.pricelist"].create({"name": currency.name, "currency_id": currency.id})
+            vals["pricelist_id"] = pricelist.id
+        order = cls.env["sale.order"].create(vals)
+        if confirm:
+            order.action_confirm()
+        return order
+
+    @classmethod
+    def deliver(cls, order, quantities=None):
+        """Validate the order's ready delivery, for all or the given quantity per product."""
+        picking = order.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))[:1]
+        for move in picking.move_ids:
+            move.quantity = (quantities or {}).get(move.product_id, move.product_uom_qty)
+        picking.move_ids.picked = True
+        picking.with_context(skip_backorder=True).button_validate()  # a partial one leaves a backorder
+        return picking
+
+    @classmethod
+    def invoice(cls, order, post=True):
+        invoice = order._create_invoices()
+        if post:
+            invoice.action_post()
+        return invoice
+
+    @classmethod
+    def pay(cls, invoices, amount=None, currency=None, date=None, journal=None):
+        vals = {"payment_date": date or fields.Date.today(), "journal_id": (journal or cls.bank_journal).id}
+        if amount is not None:
+            vals["amount"] = amount
+        if currency:
+            vals["currency_id"] = currency.id
+        wizard = cls.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=invoices.ids
+        ).create(vals)
+        return wizard._create_payments()
+
+    @classmethod
+    def paid_delivered_order(cls, lines=None, **kwargs):
+        order = cls.create_order(lines, **kwargs)
+        cls.deliver(order)
+        invoice = cls.invoice(order)
+        payment = cls.pay(invoice)
+        return order, invoice, payment
+
+    # -- running the cancellation -------------------------------------------------------------
+
+    def cancel(self, orders, **options):
+        wizard = (
+            self.env["sale.order.cancel.reconciled"]
+            .with_context(active_model="sale.order", active_ids=orders.ids)
+            .create(options)
+        )
+        action = wizard.action_confirm()
+        return self.env["sale.order.cancel.reconciled.log"].search([("order_id", "in", orders.ids)]), action
+
+    # -- what a person checks -----------------------------------------------------------------
+
+    def receivable_balance(self, partner=None):
+        lines = self.env["account.move.line"].search(
+            [
+                ("partner_id", "=", (partner or self.customer).id),
+                ("account_id.account_type", "=", "asset_receivable"),
+                ("parent_state", "=", "posted"),
+                ("company_id", "=", self.env.company.id),
+            ]
+        )
+        return sum(lines.mapped("balance"))
+
+    def on_hand(self, product):
+        return product.with_context(warehouse_id=self.warehouse.id).qty_available
+
+    def snapshot(self, orders):
+        """What a rolled-back run must leave exactly as it was."""
+        self.env.invalidate_all()
+        invoices = orders.invoice_ids
+        payments = invoices._get_reconciled_payments()
+        return {
+            "orders": orders.mapped("state"),
+            "invoices": [(m.state, m.payment_state, m.amount_residual) for m in invoices],
+            "payments": [(p.state, p.is_reconciled) for p in payments],
+            "pickings": [(p.state, len(p.move_ids)) for p in orders.picking_ids],
+            "moves": self.env["account.move"].search_count([]),
+            "partials": self.env["account.partial.reconcile"].search_count([]),
+            "pickings_count": self.env["stock.picking"].search_count([]),
+            "logs": self.env["sale.order.cancel.reconciled.log"].search_count([]),
+            "on_hand": [self.on_hand(p) for p in self.product_a | self.product_b],
+        }

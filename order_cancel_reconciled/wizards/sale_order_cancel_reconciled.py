@@ -1,0 +1,552 @@
+from collections import defaultdict
+
+from markupsafe import Markup
+
+from odoo import Command, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import float_is_zero
+
+from ..models.sale_order_cancel_reconciled_log import INVOICE_ACTIONS, PAYMENT_ACTIONS, STOCK_ACTIONS
+
+RECEIVABLE_TYPES = ("asset_receivable", "liability_payable")
+GROUP_XMLID = "order_cancel_reconciled.group_cancel_reconciled"
+
+
+class SaleOrderCancelReconciled(models.TransientModel):
+    """Cancel confirmed orders together with their payments, invoices and deliveries.
+
+    The run is a list of named steps (:meth:`_get_cancel_steps`), each called with the order, the
+    plan computed before anything changed (:meth:`_prepare_plan`) and the order's log. Another
+    addon adds a step by extending that list.
+    """
+
+    _name = "sale.order.cancel.reconciled"
+    _description = "Cancel reconciled sale orders"
+
+    order_ids = fields.Many2many("sale.order", string="Orders", required=True)
+    company_id = fields.Many2one("res.company", compute="_compute_company_id")
+    invoice_action = fields.Selection(INVOICE_ACTIONS, string="Invoices", required=True, default="reverse")
+    payment_action = fields.Selection(PAYMENT_ACTIONS, string="Payments", required=True, default="keep")
+    stock_action = fields.Selection(STOCK_ACTIONS, string="Delivered Goods", required=True, default="return")
+    reason_id = fields.Many2one("sale.order.cancel.reconciled.reason", string="Reason")
+    note = fields.Text()
+    notify_customer = fields.Boolean(string="Notify the Customer")
+
+    @api.model
+    def default_get(self, fields_list):
+        res = super().default_get(fields_list)
+        context = self.env.context
+        if "order_ids" in fields_list and not res.get("order_ids") and context.get("active_model") == "sale.order":
+            res["order_ids"] = [Command.set(context.get("active_ids") or [])]
+        return res
+
+    @api.depends("order_ids")
+    def _compute_company_id(self):
+        for wizard in self:
+            wizard.company_id = wizard.order_ids.company_id[:1]
+
+    # ------------------------------------------------------------------------------------------
+    # Public action
+    # ------------------------------------------------------------------------------------------
+
+    def action_confirm(self):
+        """Cancel the orders and everything that hangs on them; return an action on the logs."""
+        self.ensure_one()
+        self._check_cancel_rights()
+        # Members need neither accounting nor stock rights: once the group and the right to
+        # change these orders are checked as the real user, the run reads and acts elevated.
+        # The real user stays env.uid, and so the author of the logs and messages.
+        wizard = self.sudo().with_company(self.company_id)
+        plans = {order: wizard._prepare_plan(order) for order in wizard.order_ids}
+        wizard._check_orders(plans)
+        logs = self.env["sale.order.cancel.reconciled.log"]
+        # A savepoint makes the run all-or-nothing even for a caller that catches the error.
+        with self.env.cr.savepoint():
+            for order, plan in plans.items():
+                logs |= wizard._cancel_order(order, plan)
+        return self._action_open_logs(logs)
+
+    def _check_cancel_rights(self):
+        if not self.env.su and not self.env.user.has_group(GROUP_XMLID):
+            raise AccessError(
+                self.env._(
+                    "Only members of the group “Cancel reconciled orders” may cancel orders whose "
+                    "invoices are posted or paid. Ask your administrator to add you to it."
+                )
+            )
+        self.order_ids.check_access("write")
+
+    def _action_open_logs(self, logs):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "order_cancel_reconciled.sale_order_cancel_reconciled_log_action"
+        )
+        if len(logs) == 1:
+            action.update(res_id=logs.id, view_mode="form", views=[(False, "form")])
+        else:
+            action["domain"] = [("id", "in", logs.ids)]
+        return action
+
+    # ------------------------------------------------------------------------------------------
+    # Plan: what the run will touch, read before anything changes
+    # ------------------------------------------------------------------------------------------
+
+    def _prepare_plan(self, order):
+        documents = self._get_documents(order)
+        matches = self._get_matches(documents)
+        external = [match for match in matches if match["counterpart_line"].move_id not in documents]
+        pickings = order.picking_ids
+        return {
+            "documents": documents,
+            "draft_invoices": order.invoice_ids.filtered(lambda move: move.state == "draft"),
+            "matches": matches,
+            "external_matches": external,
+            "payments": self._get_payments(external),
+            "pending_pickings": pickings.filtered(lambda picking: picking.state not in ("done", "cancel")),
+            "done_pickings": pickings.filtered(lambda picking: picking.state == "done" and not picking.return_id),
+        }
+
+    def _get_documents(self, order):
+        """Posted invoices and credit notes of the order not already netted by a reversal."""
+        posted = order.invoice_ids.filtered(lambda move: move.state == "posted")
+        netted = posted.filtered(lambda move: move.payment_state == "reversed")
+        netted |= posted.filtered(lambda move: move.reversed_entry_id in netted)
+        return posted - netted
+
+    def _get_matches(self, documents):
+        """Each reconciliation of the documents' receivable lines, seen from the document's side.
+
+        Amounts are read now: unreconciling deletes the partial reconcile records.
+        """
+        lines = documents.line_ids.filtered(lambda line: line.account_id.account_type in RECEIVABLE_TYPES)
+        matches = []
+        for partial in lines.matched_debit_ids | lines.matched_credit_ids:
+            document_is_debit = partial.debit_move_id in lines
+            counterpart = partial.credit_move_id if document_is_debit else partial.debit_move_id
+            matches.append(
+                {
+                    "partial": partial,
+                    "document_line": partial.debit_move_id if document_is_debit else partial.credit_move_id,
+                    "counterpart_line": counterpart,
+                    "amount": partial.credit_amount_currency if document_is_debit else partial.debit_amount_currency,
+                    "currency": counterpart.currency_id,
+                    "amount_company": partial.amount,
+                    "date": partial.max_date,
+                    "exchange_move": partial.exchange_move_id,
+                }
+            )
+        return matches
+
+    def _get_payments(self, matches):
+        return self.env["account.payment"].union(
+            *(match["counterpart_line"].move_id.origin_payment_id for match in matches)
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # Checks: refuse before anything changes
+    # ------------------------------------------------------------------------------------------
+
+    def _check_orders(self, plans):
+        orders = self.order_ids
+        if not orders:
+            raise UserError(self.env._("Select at least one order to cancel."))
+        if len(orders.company_id) > 1:
+            raise UserError(
+                self.env._(
+                    "The orders belong to several companies (%s): cancel them one company at a time.",
+                    ", ".join(orders.company_id.mapped("name")),
+                )
+            )
+        for order, plan in plans.items():
+            self._check_order(order, plan)
+
+    def _check_order(self, order, plan):
+        _ = self.env._
+        if order.state in ("draft", "sent"):
+            raise UserError(_("%s is a quotation: cancel it with the standard Cancel button.", order.name))
+        if order.state == "cancel":
+            raise UserError(_("%s is already cancelled.", order.name))
+        if not plan["documents"]:
+            raise UserError(
+                _("%s has no posted invoice to undo: cancel it with the standard Cancel button.", order.name)
+            )
+        self._check_shared_invoices(order, plan["documents"])
+        if self.invoice_action == "cancel":
+            for move in plan["documents"]:
+                self._check_invoice_cancellable(order, move)
+        if self.payment_action == "cancel":
+            self._check_payments_cancellable(order, plan)
+
+    def _check_shared_invoices(self, order, documents):
+        for move in documents:
+            others = move.invoice_line_ids.sale_line_ids.order_id - self.order_ids
+            if others:
+                raise UserError(
+                    self.env._(
+                        "Invoice %(invoice)s of %(order)s also bills %(others)s. Cancel these orders "
+                        "together, or issue a credit note for this order's lines by hand.",
+                        invoice=move.name,
+                        order=order.name,
+                        others=", ".join(others.mapped("name")),
+                    )
+                )
+
+    def _check_invoice_cancellable(self, order, move):
+        _ = self.env._
+        reason = False
+        if move.need_cancel_request:
+            reason = _("its cancellation must be requested from the tax authority")
+        elif move.inalterable_hash or move.journal_id.restrict_mode_hash_table:
+            reason = _("journal %s is hash-protected (inalterable)", move.journal_id.name)
+        else:
+            locks = move.company_id._get_violated_lock_dates(move.date, bool(move.line_ids.tax_ids), move.journal_id)
+            if locks:
+                reason = _("its date %(date)s is before the lock date %(lock)s", date=move.date, lock=locks[-1][0])
+        if reason:
+            raise UserError(
+                _(
+                    "Invoice %(invoice)s of %(order)s cannot be cancelled: %(reason)s. Choose “Reverse "
+                    "with a credit note” instead.",
+                    invoice=move.name,
+                    order=order.name,
+                    reason=reason,
+                )
+            )
+
+    def _check_payments_cancellable(self, order, plan):
+        _ = self.env._
+        for match in plan["external_matches"]:
+            move = match["counterpart_line"].move_id
+            if not move.origin_payment_id:
+                raise UserError(
+                    _(
+                        "%(entry)s, which pays %(order)s, is not a payment (a bank transaction or another "
+                        "entry) and cannot be cancelled here. Keep the money as customer credit or refund it.",
+                        entry=move.name,
+                        order=order.name,
+                    )
+                )
+        documents = plan["documents"]
+        for payment in plan["payments"]:
+            reason = False
+            lines = payment.move_id.line_ids
+            others = (lines.matched_debit_ids.debit_move_id | lines.matched_credit_ids.credit_move_id).move_id
+            others -= payment.move_id | documents
+            if others.statement_line_id:
+                reason = _("it is matched with a bank statement line")
+            elif others:
+                reason = _("it also pays %s", ", ".join(others.mapped("display_name")))
+            elif payment.move_id.inalterable_hash:
+                reason = _("its journal entry is hash-protected (inalterable)")
+            elif payment.company_id._get_violated_lock_dates(payment.date, False, payment.journal_id):
+                reason = _("its date %s is in a locked period", payment.date)
+            if reason:
+                raise UserError(
+                    _(
+                        "Payment %(payment)s of %(order)s cannot be cancelled: %(reason)s. Keep it as "
+                        "customer credit or refund it instead.",
+                        payment=payment.display_name,
+                        order=order.name,
+                        reason=reason,
+                    )
+                )
+
+    # ------------------------------------------------------------------------------------------
+    # The run
+    # ------------------------------------------------------------------------------------------
+
+    def _get_cancel_steps(self):
+        """Names of the methods that cancel one order, in order; each takes (order, plan, log)."""
+        return [
+            "_step_unreconcile_payments",
+            "_step_settle_invoices",
+            "_step_handle_payments",
+            "_step_cancel_pending_pickings",
+            "_step_cancel_order",
+            "_step_return_delivered_goods",
+            "_step_notify_customer",
+            "_step_post_chatter",
+        ]
+
+    def _cancel_order(self, order, plan):
+        log = self.env["sale.order.cancel.reconciled.log"].create(self._prepare_log_vals(order))
+        for step in self._get_cancel_steps():
+            try:
+                getattr(self, step)(order, plan, log)
+            except (UserError, ValidationError) as error:
+                raise UserError(
+                    self.env._("%(order)s could not be cancelled: %(error)s", order=order.name, error=error.args[0])
+                ) from error
+        return log
+
+    def _prepare_log_vals(self, order):
+        return {
+            "order_id": order.id,
+            "company_id": order.company_id.id,
+            "user_id": self.env.uid,
+            "reason_id": self.reason_id.id,
+            "note": self.note,
+            "invoice_action": self.invoice_action,
+            "payment_action": self.payment_action,
+            "stock_action": self.stock_action,
+            "notify_customer": self.notify_customer,
+        }
+
+    def _add_log_lines(self, log, vals_list):
+        self.env["sale.order.cancel.reconciled.log.line"].create(
+            [{"log_id": log.id, "sequence": len(log.line_ids) + index, **vals} for index, vals in enumerate(vals_list)]
+        )
+
+    def _step_unreconcile_payments(self, order, plan, log):
+        """Free the order's documents from their payments and from each other; nothing else."""
+        vals_list = []
+        for match in plan["matches"]:
+            counterpart = match["counterpart_line"].move_id
+            name = self.env._(
+                "%(document)s unreconciled from %(counterpart)s",
+                document=match["document_line"].move_id.name,
+                counterpart=counterpart.origin_payment_id.display_name or counterpart.name,
+            )
+            if match["exchange_move"]:
+                name += self.env._(" (exchange difference %s reversed)", match["exchange_move"].name)
+            vals_list.append(
+                {
+                    "kind": "unreconcile",
+                    "name": name,
+                    "invoice_id": match["document_line"].move_id.id,
+                    "counterpart_move_id": counterpart.id,
+                    "payment_id": counterpart.origin_payment_id.id,
+                    "amount": match["amount"],
+                    "currency_id": match["currency"].id,
+                    "amount_company": match["amount_company"],
+                    "date": match["date"],
+                }
+            )
+        self._add_log_lines(log, vals_list)
+        partials = self.env["account.partial.reconcile"].union(*(match["partial"] for match in plan["matches"]))
+        partials.unlink()
+
+    def _step_settle_invoices(self, order, plan, log):
+        documents = plan["documents"]
+        if self.invoice_action == "cancel":
+            documents.button_draft()
+            documents.button_cancel()
+            self._add_log_lines(log, [self._prepare_invoice_log_vals(move, "invoice_cancel") for move in documents])
+        else:
+            reversals = documents._reverse_moves(
+                [self._prepare_reversal_vals(move) for move in documents], cancel=True
+            )
+            self._add_log_lines(
+                log,
+                [
+                    self._prepare_invoice_log_vals(move, "credit_note", reversal)
+                    for move, reversal in zip(documents, reversals, strict=True)
+                ],
+            )
+        draft_invoices = plan["draft_invoices"]
+        draft_invoices.button_cancel()
+        self._add_log_lines(log, [self._prepare_invoice_log_vals(move, "invoice_cancel") for move in draft_invoices])
+
+    def _prepare_reversal_vals(self, move):
+        # Today, or the first open date when today falls in a locked period.
+        date = move._get_accounting_date(fields.Date.context_today(self), move._affect_tax_report())
+        reason = self.reason_id.name or self.env._("order %s cancelled", move.invoice_origin or "")
+        return {
+            "ref": self.env._("Reversal of: %(move)s, %(reason)s", move=move.name, reason=reason),
+            "date": date,
+            "invoice_date": date,
+            "invoice_date_due": date,
+            "invoice_payment_term_id": False,
+            "invoice_user_id": move.invoice_user_id.id,
+            "auto_post": "no",
+        }
+
+    def _prepare_invoice_log_vals(self, move, kind, result=None):
+        if kind == "credit_note":
+            name = self.env._("%(invoice)s reversed by %(credit_note)s", invoice=move.name, credit_note=result.name)
+        else:
+            name = self.env._("%s cancelled", move.name or move.display_name)
+        return {
+            "kind": kind,
+            "name": name,
+            "invoice_id": move.id,
+            "result_move_id": result.id if result else False,
+            "amount": move.amount_total,
+            "currency_id": move.currency_id.id,
+            "amount_company": abs(move.amount_total_signed),
+            "date": result.date if result else move.date,
+        }
+
+    def _step_handle_payments(self, order, plan, log):
+        if self.payment_action == "cancel":
+            payments = plan["payments"]
+            payments.action_draft()
+            payments.action_cancel()
+            self._add_log_lines(log, [self._prepare_payment_log_vals(payment) for payment in payments])
+        elif self.payment_action == "refund":
+            self._refund_freed_money(order, plan, log)
+
+    def _prepare_payment_log_vals(self, payment):
+        return {
+            "kind": "payment_cancel",
+            "name": self.env._("%s cancelled", payment.display_name),
+            "payment_id": payment.id,
+            "counterpart_move_id": payment.move_id.id,
+            "amount": payment.amount,
+            "currency_id": payment.currency_id.id,
+            "amount_company": abs(payment.amount_company_currency_signed),
+            "date": payment.date,
+        }
+
+    def _refund_freed_money(self, order, plan, log):
+        """Give back, per freed payment line, exactly what was freed from this order's documents."""
+        freed = defaultdict(float)
+        for match in plan["external_matches"]:
+            freed[match["counterpart_line"]] += match["amount"]
+        vals_list = []
+        for line, amount in freed.items():
+            if float_is_zero(amount, precision_rounding=line.currency_id.rounding):
+                continue
+            refund = self.env["account.payment"].create(self._prepare_refund_payment_vals(order, line, amount))
+            refund.action_post()
+            refund_line = refund.move_id.line_ids.filtered(
+                lambda refund_line, line=line: refund_line.account_id == line.account_id
+            )
+            (refund_line | line).reconcile()
+            vals_list.append(
+                {
+                    "kind": "payment_refund",
+                    "name": self.env._(
+                        "%(refund)s refunds %(amount)s freed from %(origin)s",
+                        refund=refund.display_name,
+                        amount=line.currency_id.format(amount),
+                        origin=line.move_id.origin_payment_id.display_name or line.move_id.name,
+                    ),
+                    "payment_id": line.move_id.origin_payment_id.id,
+                    "counterpart_move_id": line.move_id.id,
+                    "result_payment_id": refund.id,
+                    "amount": amount,
+                    "currency_id": line.currency_id.id,
+                    "amount_company": abs(refund.amount_company_currency_signed),
+                    "date": refund.date,
+                }
+            )
+        self._add_log_lines(log, vals_list)
+
+    def _prepare_refund_payment_vals(self, order, line, amount):
+        journal = line.move_id.origin_payment_id.journal_id or line.journal_id
+        if journal.type not in ("bank", "cash"):
+            journal = self.env["account.journal"].search(
+                [*self.env["account.journal"]._check_company_domain(order.company_id), ("type", "=", "bank")], limit=1
+            )
+        return {
+            # A credit freed on the receivable (money received) goes back out, and vice versa.
+            "payment_type": "outbound" if line.balance < 0 else "inbound",
+            "partner_type": "customer",
+            "partner_id": line.partner_id.id or order.partner_id.commercial_partner_id.id,
+            "amount": amount,
+            "currency_id": line.currency_id.id,
+            "journal_id": journal.id,
+            "date": fields.Date.context_today(self),
+            "destination_account_id": line.account_id.id,
+            "memo": self.env._("Refund: %s cancelled", order.name),
+        }
+
+    def _step_cancel_pending_pickings(self, order, plan, log):
+        pickings = plan["pending_pickings"]
+        vals_list = [
+            {
+                "kind": "picking_cancel",
+                "name": self.env._("%s cancelled", move.picking_id.name),
+                "picking_id": move.picking_id.id,
+                "product_id": move.product_id.id,
+                "quantity": move.product_uom_qty,
+                "uom_id": move.product_uom.id,
+            }
+            for move in pickings.move_ids.filtered(lambda move: move.state not in ("done", "cancel"))
+        ]
+        pickings.action_cancel()
+        self._add_log_lines(log, vals_list)
+
+    def _step_cancel_order(self, order, plan, log):
+        # The standard cancellation, without its wizard and whether or not the order is locked:
+        # the user has confirmed in ours.
+        order._action_cancel()
+
+    def _step_return_delivered_goods(self, order, plan, log):
+        if self.stock_action == "none":
+            return
+        quantities = self._get_returnable_quantities(plan["done_pickings"])
+        vals_list = []
+        for picking in plan["done_pickings"]:
+            if not any(move in quantities for move in picking.move_ids):
+                continue
+            return_picking = self._create_return(picking, quantities)
+            if self.stock_action == "return_validate":
+                self._validate_return(return_picking)
+            vals_list += [
+                {
+                    "kind": "picking_return",
+                    "name": self.env._(
+                        "%(return_picking)s returns %(picking)s", return_picking=return_picking.name, picking=picking.name
+                    ),
+                    "picking_id": picking.id,
+                    "result_picking_id": return_picking.id,
+                    "product_id": move.product_id.id,
+                    "quantity": move.product_uom_qty,
+                    "uom_id": move.product_uom.id,
+                }
+                for move in return_picking.move_ids
+            ]
+        self._add_log_lines(log, vals_list)
+
+    def _get_returnable_quantities(self, pickings):
+        """Per done move, in the product's unit: what neither moved on to a next step nor came back.
+
+        In a multi-step route, goods still in pack/output are returned from the step that put them
+        there; goods that left with the final delivery are returned from it.
+        """
+        quantities = {}
+        for move in pickings.move_ids.filtered(lambda move: move.state == "done" and not move.scrapped):
+            gone = move.returned_move_ids.filtered(lambda ret: ret.state != "cancel")
+            gone |= move.move_dest_ids.filtered(lambda dest: dest.state == "done" and not dest.origin_returned_move_id)
+            quantity = move.product_qty - sum(gone.mapped("product_qty"))
+            if not float_is_zero(quantity, precision_rounding=move.product_id.uom_id.rounding):
+                quantities[move] = quantity
+        return quantities
+
+    def _create_return(self, picking, quantities):
+        wizard = (
+            self.env["stock.return.picking"]
+            .with_context(active_model="stock.picking", active_id=picking.id, active_ids=picking.ids)
+            .create({"picking_id": picking.id})
+        )
+        for line in wizard.product_return_moves:
+            line.write({"quantity": quantities.get(line.move_id, 0.0), "to_refund": True})
+        return wizard._create_return()
+
+    def _validate_return(self, return_picking):
+        for move in return_picking.move_ids:
+            move.quantity = move.product_uom_qty
+        return_picking.move_ids.picked = True
+        return_picking.with_context(skip_backorder=True, skip_sms=True).button_validate()
+        if return_picking.state != "done":
+            raise UserError(
+                self.env._("Return %s could not be validated: validate it from Inventory.", return_picking.name)
+            )
+
+    def _step_notify_customer(self, order, plan, log):
+        if self.notify_customer:
+            order.message_post_with_source(
+                "order_cancel_reconciled.mail_template_order_cancel_reconciled",
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+            )
+
+    def _step_post_chatter(self, order, plan, log):
+        body = Markup(self.env._("Cancelled with its payments, invoices and deliveries by %(user)s: %(log)s")) % {
+            "user": self.env.user.name,
+            "log": log._get_html_link(),
+        }
+        records = [order, *plan["documents"], *plan["payments"]]
+        for record in records:
+            record.message_post(body=body, subtype_xmlid="mail.mt_note")

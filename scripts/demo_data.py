@@ -1,0 +1,84 @@
+# Demonstration scenario, run with `odoo-bin shell` (which provides `env`); idempotent.
+# A customer with three orders: paid and delivered; partially delivered and paid; paid in EUR.
+from odoo import Command, fields
+
+MARK = "ocr-demo"
+
+
+def make_order(customer, lines, pricelist=None):
+    order = env["sale.order"].create(  # noqa: F821 (provided by odoo-bin shell)
+        {
+            "partner_id": customer.id,
+            "pricelist_id": pricelist.id if pricelist else False,
+            "order_line": [Command.create({"product_id": p.id, "product_uom_qty": q}) for p, q in lines],
+        }
+    )
+    order.action_confirm()
+    return order
+
+
+def deliver(order, quantities=None):
+    picking = order.picking_ids.filtered(lambda p: p.state not in ("done", "cancel"))
+    for move in picking.move_ids:
+        move.quantity = (quantities or {}).get(move.product_id, move.product_uom_qty)
+    picking.move_ids.picked = True
+    picking.with_context(skip_backorder=True).button_validate()  # a partial one leaves a backorder
+
+
+def invoice_and_pay(order, currency=None):
+    invoice = order._create_invoices()
+    invoice.action_post()
+    journal = env["account.journal"].search(  # noqa: F821
+        [("type", "=", "bank"), ("company_id", "=", order.company_id.id)], limit=1
+    )
+    vals = {"journal_id": journal.id, "payment_date": fields.Date.today()}
+    if currency:
+        vals["currency_id"] = currency.id
+    env["account.payment.register"].with_context(  # noqa: F821
+        active_model="account.move", active_ids=invoice.ids
+    ).create(vals)._create_payments()
+
+
+def main(env):
+    if env["res.partner"].search_count([("ref", "=", MARK)]):
+        print("Demo scenario already loaded.")
+        return
+    company = env.company
+    customer = env["res.partner"].create({"name": "Azure Interior (demo)", "ref": MARK, "email": "azure@example.com"})
+    chair, desk = env["product.product"].create(
+        [
+            {"name": "Office Chair (demo)", "type": "consu", "is_storable": True, "list_price": 120.0,
+             "invoice_policy": "order"},
+            {"name": "Large Desk (demo)", "type": "consu", "is_storable": True, "list_price": 450.0,
+             "invoice_policy": "order"},
+        ]
+    )
+    stock = env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1).lot_stock_id
+    for product in chair | desk:
+        env["stock.quant"]._update_available_quantity(product, stock, 50)
+
+    paid = make_order(customer, [(chair, 4), (desk, 1)])
+    paid.client_order_ref = "paid and delivered"
+    deliver(paid)
+    invoice_and_pay(paid)
+
+    partial = make_order(customer, [(chair, 10)])
+    partial.client_order_ref = "partially delivered, paid"
+    deliver(partial, {chair: 6})
+    invoice_and_pay(partial)
+
+    eur = env.ref("base.EUR")
+    eur.active = True
+    if not eur.rate_ids.filtered(lambda r: r.company_id == company):
+        env["res.currency.rate"].create({"currency_id": eur.id, "rate": 0.9, "company_id": company.id,
+                                         "name": fields.Date.today()})
+    pricelist = env["product.pricelist"].create({"name": "EUR (demo)", "currency_id": eur.id})
+    foreign = make_order(customer, [(desk, 2)], pricelist)
+    foreign.client_order_ref = "paid in EUR"
+    deliver(foreign)
+    invoice_and_pay(foreign, eur)
+    env.cr.commit()
+    print(f"Demo scenario loaded: {paid.name}, {partial.name}, {foreign.name} for {customer.name}.")
+
+
+main(env)  # noqa: F821

@@ -1,0 +1,17 @@
+# Shared settings of the project's scripts; sourced, not run.
+# shellcheck shell=bash
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ODOO_SRC="${ODOO_SRC:-/opt/odoo-18.0}"
+ODOO_REPO_URL="${ODOO_REPO_URL:-https://github.com/odoo/odoo.git}"
+VENV="${VENV:-$ROOT/.venv}"
+PYTHON="$VENV/bin/python"
+LOCAL="$ROOT/.local"
+ODOO_CONF="$LOCAL/odoo.conf"
+ODOO_BIN="$ODOO_SRC/odoo-bin"
+ADDON=order_cancel_reconciled
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Runs odoo-bin with the project's configuration.
+odoo() { "$PYTHON" "$ODOO_BIN" -c "$ODOO_CONF" "$@"; }

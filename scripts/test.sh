@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The test command: set-up if needed, a fresh database with the addon installed, the addon's
+# tests with pytest-odoo (HTTP tests included), the Apps-menu install check; databases dropped.
+# Fails on a failed or skipped test and on an ERROR line in Odoo's log.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+bash scripts/setup.sh
+
+db="ocr_test_$$"
+apps_db="ocr_apps_$$"
+log="$LOCAL/test.log"
+cleanup() { for d in "$db" "$apps_db"; do dropdb --if-exists "$d" 2>/dev/null || true; done; }
+trap cleanup EXIT
+: > "$log"
+
+say "Installing $ADDON in a fresh database $db"
+odoo -d "$db" -i "$ADDON" --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
+
+say "Checking the install and uninstall from the Apps menu in $apps_db"
+odoo -d "$apps_db" -i sale_stock --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
+"$PYTHON" scripts/check_apps_install.py "$ODOO_CONF" "$apps_db" 2>&1 | tee -a "$log"
+
+say "Running the tests"
+set +e
+"$PYTHON" -m pytest -p no:cacheprovider -rs --odoo-http \
+    --odoo-database="$db" --odoo-config="$ODOO_CONF" "$ADDON/tests" "$@" 2>&1 | tee -a "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+if grep -E "^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) " "$log" >/dev/null; then
+    echo "FAILED: Odoo logged errors during the run (see $log):" >&2
+    grep -E "^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) " "$log" | head -20 >&2
+    exit 1
+fi
+if grep -E "^=+ .*[0-9]+ skipped" "$log" >/dev/null; then
+    echo "FAILED: some tests were skipped; every test must run (see the SKIPPED lines above)." >&2
+    exit 1
+fi
+exit "$status"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The same tests with Odoo's own runner, in a fresh database that is dropped afterwards.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+bash scripts/setup.sh
+
+db="ocr_native_$$"
+log="$LOCAL/test-native.log"
+trap 'dropdb --if-exists "$db" 2>/dev/null || true' EXIT
+say "Running the tests with odoo-bin --test-enable in $db"
+odoo -d "$db" -i "$ADDON" --test-enable --test-tags "/$ADDON" --stop-after-init --log-level=test 2>&1 | tee "$log"
+if grep -E " (ERROR|CRITICAL) " "$log" >/dev/null; then
+    echo "FAILED: errors in the test log ($log)." >&2
+    exit 1
+fi
+if grep -Ei "skipped|skipping" "$log" | grep -v "skipped 0" >/dev/null; then
+    echo "FAILED: some tests were skipped ($log)." >&2
+    exit 1
+fi
+grep -E "odoo.tests.result: .*[0-9]+ tests" "$log" || { echo "FAILED: no test ran." >&2; exit 1; }
