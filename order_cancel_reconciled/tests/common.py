@@ -73,8 +73,8 @@ class CancelReconciledCommon(AccountTestInvoicingCommon):
         return picking
 
     @classmethod
-    def invoice(cls, order, post=True):
-        invoice = order._create_invoices()
+    def invoice(cls, order, post=True, final=False):
+        invoice = order._create_invoices(final=final)
         if post:
             invoice.action_post()
         return invoice

@@ -115,11 +115,17 @@ class SaleOrderCancelReconciled(models.TransientModel):
     def _get_matches(self, documents):
         """Each reconciliation of the documents' receivable lines, seen from the document's side.
 
-        Amounts are read now: unreconciling deletes the partial reconcile records.
+        Amounts are read now: unreconciling deletes the partial reconcile records. Matches with
+        exchange difference entries are left out: deleting the match that booked such an entry
+        reverses it.
         """
         lines = documents.line_ids.filtered(lambda line: line.account_id.account_type in RECEIVABLE_TYPES)
+        partials = lines.matched_debit_ids | lines.matched_credit_ids
+        exchange_moves = partials.exchange_move_id | lines.full_reconcile_id.exchange_move_id
         matches = []
-        for partial in lines.matched_debit_ids | lines.matched_credit_ids:
+        for partial in partials:
+            if (partial.debit_move_id | partial.credit_move_id).move_id & exchange_moves:
+                continue
             document_is_debit = partial.debit_move_id in lines
             counterpart = partial.credit_move_id if document_is_debit else partial.debit_move_id
             matches.append(
@@ -324,6 +330,12 @@ class SaleOrderCancelReconciled(models.TransientModel):
         self._add_log_lines(log, vals_list)
         partials = self.env["account.partial.reconcile"].union(*(match["partial"] for match in plan["matches"]))
         partials.unlink()
+        # A payment's invoice_ids is not updated by unreconciling; left stale, it keeps a freed
+        # payment "paid" through the state of documents it no longer pays.
+        for payment in plan["payments"]:
+            stale = payment.invoice_ids & plan["documents"]
+            if stale:
+                payment.invoice_ids = [Command.unlink(move.id) for move in stale]
 
     def _step_settle_invoices(self, order, plan, log):
         documents = plan["documents"]
@@ -379,8 +391,9 @@ class SaleOrderCancelReconciled(models.TransientModel):
     def _step_handle_payments(self, order, plan, log):
         if self.payment_action == "cancel":
             payments = plan["payments"]
-            payments.action_draft()
-            payments.action_cancel()
+            # Cancelling the entries cancels the payments and keeps their history; the payment's
+            # own action_cancel would delete the entry once reset to draft.
+            payments.move_id.button_cancel()
             self._add_log_lines(log, [self._prepare_payment_log_vals(payment) for payment in payments])
         elif self.payment_action == "refund":
             self._refund_freed_money(order, plan, log)
