@@ -1,2 +1,3 @@
 from . import test_engine
 from . import test_engine_stock
+from . import test_engine_guards

@@ -57,7 +57,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
         # change these orders are checked as the real user, the run reads and acts elevated.
         # The real user stays env.uid, and so the author of the logs and messages.
         wizard = self.sudo().with_company(self.company_id)
-        plans = {order: wizard._prepare_plan(order) for order in wizard.order_ids}
+        plans = wizard._prepare_plans()
         wizard._check_orders(plans)
         logs = self.env["sale.order.cancel.reconciled.log"]
         # A savepoint makes the run all-or-nothing even for a caller that catches the error.
@@ -90,14 +90,24 @@ class SaleOrderCancelReconciled(models.TransientModel):
     # Plan: what the run will touch, read before anything changes
     # ------------------------------------------------------------------------------------------
 
-    def _prepare_plan(self, order):
+    def _prepare_plans(self):
+        """A plan per order; an invoice shared by orders of the run is undone with the first."""
+        plans = {}
+        taken = self.env["account.move"]
+        for order in self.order_ids:
+            plans[order] = self._prepare_plan(order, taken)
+            taken |= plans[order]["documents"] | plans[order]["draft_invoices"]
+        return plans
+
+    def _prepare_plan(self, order, taken):
         documents = self._get_documents(order)
-        matches = self._get_matches(documents)
+        matches = self._get_matches(documents - taken)
         external = [match for match in matches if match["counterpart_line"].move_id not in documents]
         pickings = order.picking_ids
         return {
-            "documents": documents,
-            "draft_invoices": order.invoice_ids.filtered(lambda move: move.state == "draft"),
+            "documents": documents - taken,
+            "undone_earlier": documents & taken,
+            "draft_invoices": order.invoice_ids.filtered(lambda move: move.state == "draft") - taken,
             "matches": matches,
             "external_matches": external,
             "payments": self._get_payments(external),
@@ -171,7 +181,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
             raise UserError(_("%s is a quotation: cancel it with the standard Cancel button.", order.name))
         if order.state == "cancel":
             raise UserError(_("%s is already cancelled.", order.name))
-        if not plan["documents"]:
+        if not plan["documents"] | plan["undone_earlier"]:
             raise UserError(
                 _("%s has no posted invoice to undo: cancel it with the standard Cancel button.", order.name)
             )
