@@ -1,10 +1,11 @@
 from collections import defaultdict
 
 from markupsafe import Markup
+from psycopg2.errors import LockNotAvailable
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import float_is_zero
+from odoo.tools import SQL, float_is_zero
 
 from ..models.sale_order_cancel_reconciled_log import INVOICE_ACTIONS, PAYMENT_ACTIONS, STOCK_ACTIONS
 
@@ -57,6 +58,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
         # change these orders are checked as the real user, the run reads and acts elevated.
         # The real user stays env.uid, and so the author of the logs and messages.
         wizard = self.sudo().with_company(self.company_id)
+        wizard._lock_orders()
         plans = wizard._prepare_plans()
         wizard._check_orders(plans)
         logs = self.env["sale.order.cancel.reconciled.log"]
@@ -75,6 +77,29 @@ class SaleOrderCancelReconciled(models.TransientModel):
                 )
             )
         self.order_ids.check_access("write")
+
+    def _lock_orders(self):
+        """Take the orders and their invoices for this run, or fail at once if another run,
+        payment or edit holds them: nothing is then done twice."""
+        orders = self.order_ids
+        try:
+            with self.env.cr.savepoint(flush=False):
+                for table, ids in (("sale_order", orders.ids), ("account_move", orders.invoice_ids.ids)):
+                    if ids:
+                        self.env.cr.execute(
+                            SQL("SELECT id FROM %s WHERE id IN %s FOR UPDATE NOWAIT", SQL.identifier(table), tuple(ids))
+                        )
+        except LockNotAvailable:
+            raise UserError(
+                self.env._(
+                    "%s or its invoices are being changed by another user right now (a payment, an edit or "
+                    "another cancellation). Try again in a moment.",
+                    ", ".join(orders.mapped("name")),
+                )
+            ) from None
+        # What was read before the lock may be older than what the lock now guarantees.
+        orders.invalidate_recordset()
+        orders.invoice_ids.invalidate_recordset()
 
     def _action_open_logs(self, logs):
         action = self.env["ir.actions.act_window"]._for_xml_id(
