@@ -9,7 +9,7 @@ cd "$ROOT"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 system_packages() {
-    local wanted=(postgresql libpq-dev libldap2-dev libsasl2-dev chromium git) missing=()
+    local wanted=(postgresql libpq-dev libldap2-dev libsasl2-dev chromium wkhtmltopdf git) missing=()
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
     done

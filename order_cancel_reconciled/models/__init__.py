@@ -1,3 +1,5 @@
 from . import sale_order_cancel_reconciled_reason
 from . import sale_order_cancel_reconciled_log
+from . import account_move
+from . import account_payment
 from . import sale_order

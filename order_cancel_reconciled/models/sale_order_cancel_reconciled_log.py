@@ -1,4 +1,7 @@
+from markupsafe import Markup
+
 from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
 
 INVOICE_ACTIONS = [
     ("reverse", "Reverse with a credit note"),
@@ -31,6 +34,8 @@ class SaleOrderCancelReconciledLog(models.Model):
     _inherit = ["mail.thread"]
     _order = "date desc, id desc"
     _check_company_auto = True
+    # Accountants comment on the logs they review without being able to change them.
+    _mail_post_access = "read"
 
     name = fields.Char(compute="_compute_name", store=True)
     order_id = fields.Many2one(
@@ -57,6 +62,27 @@ class SaleOrderCancelReconciledLog(models.Model):
     reviewer_id = fields.Many2one("res.users", readonly=True, copy=False, tracking=True)
     review_date = fields.Datetime(readonly=True, copy=False)
     line_ids = fields.One2many("sale.order.cancel.reconciled.log.line", "log_id", readonly=True)
+    unreconcile_line_ids = fields.One2many(
+        "sale.order.cancel.reconciled.log.line", "log_id", domain=[("kind", "=", "unreconcile")], readonly=True
+    )
+    invoice_line_ids = fields.One2many(
+        "sale.order.cancel.reconciled.log.line",
+        "log_id",
+        domain=[("kind", "in", ("credit_note", "invoice_cancel"))],
+        readonly=True,
+    )
+    payment_line_ids = fields.One2many(
+        "sale.order.cancel.reconciled.log.line",
+        "log_id",
+        domain=[("kind", "in", ("payment_cancel", "payment_refund"))],
+        readonly=True,
+    )
+    picking_line_ids = fields.One2many(
+        "sale.order.cancel.reconciled.log.line",
+        "log_id",
+        domain=[("kind", "in", ("picking_cancel", "picking_return"))],
+        readonly=True,
+    )
     amount_unreconciled = fields.Monetary(compute="_compute_amounts", store=True)
     amount_reversed = fields.Monetary(compute="_compute_amounts", store=True)
     amount_refunded = fields.Monetary(compute="_compute_amounts", store=True)
@@ -78,6 +104,49 @@ class SaleOrderCancelReconciledLog(models.Model):
                 (log.id, "invoice_cancel"), 0.0
             )
             log.amount_refunded = totals.get((log.id, "payment_refund"), 0.0)
+
+
+    def _check_reviewer(self):
+        if not self.env.user.has_group("account.group_account_manager"):
+            raise AccessError(
+                self.env._("Only billing administrators (Accounting: Administrator) may review cancellation logs.")
+            )
+        self.check_access("read")
+
+    def action_mark_reviewed(self):
+        self._check_reviewer()
+        done = self.filtered(lambda log: log.state == "reviewed")
+        if done:
+            raise UserError(self.env._("Already reviewed: %s.", ", ".join(done.mapped("name"))))
+        # Logs are read-only for everyone: reviewing is the one change, made by this action only.
+        self.sudo().write({"state": "reviewed", "reviewer_id": self.env.uid, "review_date": fields.Datetime.now()})
+        self.sudo()._message_log_batch(
+            bodies=dict.fromkeys(self.ids, Markup(self.env._("Reviewed by %s.")) % self.env.user.name)
+        )
+        return True
+
+    def action_reset_to_review(self):
+        self._check_reviewer()
+        self.sudo().write({"state": "to_review", "reviewer_id": False, "review_date": False})
+        self.sudo()._message_log_batch(
+            bodies=dict.fromkeys(self.ids, Markup(self.env._("Set back to review by %s.")) % self.env.user.name)
+        )
+        return True
+
+    def _get_affected_moves(self):
+        lines = self.line_ids
+        moves = lines.invoice_id | lines.counterpart_move_id | lines.result_move_id
+        return moves | lines.result_payment_id.move_id | lines.payment_id.move_id
+
+    def action_open_journal_items(self):
+        return {
+            "name": self.env._("Journal Items Affected"),
+            "type": "ir.actions.act_window",
+            "res_model": "account.move.line",
+            "view_mode": "list,form",
+            "domain": [("move_id", "in", self._get_affected_moves().ids)],
+            "context": {"search_default_group_by_move": 1, "create": False},
+        }
 
 
 class SaleOrderCancelReconciledLogLine(models.Model):
