@@ -20,6 +20,7 @@
         "views/sale_order_cancel_reconciled_reason_views.xml",
         "views/sale_order_views.xml",
         "views/account_move_views.xml",
+        "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],
     "installable": True,

@@ -5,7 +5,7 @@ from psycopg2.errors import LockNotAvailable
 
 from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, float_is_zero
+from odoo.tools import SQL, float_is_zero, format_date, formatLang
 
 from ..models.sale_order_cancel_reconciled_log import INVOICE_ACTIONS, PAYMENT_ACTIONS, STOCK_ACTIONS
 
@@ -26,12 +26,33 @@ class SaleOrderCancelReconciled(models.TransientModel):
 
     order_ids = fields.Many2many("sale.order", string="Orders", required=True)
     company_id = fields.Many2one("res.company", compute="_compute_company_id")
-    invoice_action = fields.Selection(INVOICE_ACTIONS, string="Invoices", required=True, default="reverse")
-    payment_action = fields.Selection(PAYMENT_ACTIONS, string="Payments", required=True, default="keep")
-    stock_action = fields.Selection(STOCK_ACTIONS, string="Delivered Goods", required=True, default="return")
+    invoice_action = fields.Selection(
+        INVOICE_ACTIONS, string="Invoices", required=True, default=lambda self: self._default_option("invoice_action")
+    )
+    payment_action = fields.Selection(
+        PAYMENT_ACTIONS, string="Payments", required=True, default=lambda self: self._default_option("payment_action")
+    )
+    stock_action = fields.Selection(
+        STOCK_ACTIONS,
+        string="Delivered Goods",
+        required=True,
+        default=lambda self: self._default_option("stock_action"),
+    )
     reason_id = fields.Many2one("sale.order.cancel.reconciled.reason", string="Reason")
     note = fields.Text()
     notify_customer = fields.Boolean(string="Notify the Customer")
+    mail_subject = fields.Char(
+        string="Subject", compute="_compute_mail", store=True, readonly=False, compute_sudo=True
+    )
+    mail_body = fields.Html(
+        string="Message", compute="_compute_mail", store=True, readonly=False, compute_sudo=True, sanitize_style=True
+    )
+    preview_html = fields.Html(string="What Will Happen", compute="_compute_preview", sanitize=False)
+    is_blocked = fields.Boolean(compute="_compute_preview")
+
+    @api.model
+    def _default_option(self, option):
+        return self.env.company[f"cancel_reconciled_{option}"] or self._fields[option].selection[0][0]
 
     @api.model
     def default_get(self, fields_list):
@@ -45,6 +66,167 @@ class SaleOrderCancelReconciled(models.TransientModel):
     def _compute_company_id(self):
         for wizard in self:
             wizard.company_id = wizard.order_ids.company_id[:1]
+
+    @api.depends("order_ids", "notify_customer", "payment_action", "reason_id")
+    def _compute_mail(self):
+        for wizard in self:
+            order = wizard.order_ids._origin
+            if wizard.notify_customer and len(order) == 1:
+                wizard.mail_subject, wizard.mail_body = wizard._render_customer_message(order)
+            else:
+                wizard.mail_subject = wizard.mail_body = False
+
+    def _render_customer_message(self, order):
+        template = self.env.ref("order_cancel_reconciled.mail_template_order_cancel_reconciled").sudo()
+        template = template.with_context(
+            cancel_reconciled_payment_action=self.payment_action,
+            cancel_reconciled_reason=self.reason_id.name,
+        )
+        return tuple(
+            template._render_field(field, order.ids, compute_lang=True, options={"post_process": True})[order.id]
+            for field in ("subject", "body_html")
+        )
+
+    @api.depends("order_ids", "invoice_action", "payment_action", "stock_action")
+    def _compute_preview(self):
+        for wizard in self:
+            # Shown to members who may lack accounting and stock rights, like the run itself.
+            wizard_sudo = wizard.sudo()
+            plans = wizard_sudo._prepare_plans()
+            previews = [wizard_sudo._prepare_preview(order, plan) for order, plan in plans.items()]
+            if len(wizard.order_ids.company_id) > 1:
+                previews.insert(0, {"error": self.env._("The orders belong to several companies.")})
+            wizard.is_blocked = any(preview.get("error") for preview in previews)
+            wizard.preview_html = self.env["ir.qweb"]._render(
+                "order_cancel_reconciled.cancel_reconciled_preview", {"previews": previews, "wizard": wizard}
+            )
+
+    def _prepare_preview(self, order, plan):
+        """What the run will do to one order, in words, with what needs attention."""
+        _ = self.env._
+        try:
+            self._check_order(order, plan)
+            error = False
+        except UserError as refusal:
+            error = refusal.args[0]
+        return {
+            "order": order,
+            "error": error,
+            "payments": self._preview_payments(plan),
+            "invoices": self._preview_invoices(plan),
+            "pickings": self._preview_pickings(plan),
+            "balance": self._preview_balance(order, plan),
+            "warnings": self._preview_warnings(plan),
+        }
+
+    def _preview_payments(self, plan):
+        documents = plan["documents"]
+        rows = []
+        for match in plan["external_matches"]:
+            line = match["counterpart_line"]
+            payment = line.move_id.origin_payment_id
+            others = line.matched_debit_ids.debit_move_id | line.matched_credit_ids.credit_move_id
+            rows.append(
+                {
+                    "name": payment.display_name or line.move_id.name,
+                    "document": match["document_line"].move_id.name,
+                    "amount": match["currency"].format(match["amount"]),
+                    "shared": ", ".join(
+                        (others.move_id - documents).filtered(lambda move: move.is_invoice()).mapped("display_name")
+                    ),
+                }
+            )
+        return rows
+
+    def _preview_invoices(self, plan):
+        _ = self.env._
+        rows = []
+        for move in plan["documents"]:
+            if self.invoice_action == "cancel":
+                outcome = _("reset to draft and cancelled")
+            else:
+                date = move._get_accounting_date(fields.Date.context_today(self), move._affect_tax_report())
+                outcome = _("reversed by a credit note dated %s", format_date(self.env, date))
+            rows.append({"name": move.name, "amount": move.currency_id.format(move.amount_total), "outcome": outcome})
+        for move in plan["draft_invoices"]:
+            rows.append({"name": move.display_name, "amount": move.currency_id.format(move.amount_total),
+                         "outcome": _("draft: cancelled")})
+        return rows
+
+    def _preview_pickings(self, plan):
+        _ = self.env._
+        rows = [
+            {"name": picking.name, "outcome": _("cancelled"), "moves": self._describe_moves(picking.move_ids)}
+            for picking in plan["pending_pickings"]
+        ]
+        if self.stock_action != "none":
+            outcome = _("returned and validated now") if self.stock_action == "return_validate" else _(
+                "return prepared for the warehouse"
+            )
+            quantities = self._get_returnable_quantities(plan["done_pickings"])
+            for picking in plan["done_pickings"]:
+                moves = {move: qty for move, qty in quantities.items() if move.picking_id == picking}
+                if moves:
+                    rows.append({"name": picking.name, "outcome": outcome, "moves": self._describe_moves(moves)})
+        return rows
+
+    def _describe_moves(self, moves):
+        if not isinstance(moves, dict):
+            moves = {move: move.product_qty for move in moves if move.state not in ("done", "cancel")}
+        return ", ".join(
+            f"{formatLang(self.env, qty, digits=0 if float(qty).is_integer() else 2)} {move.product_id.uom_id.name} "
+            f"{move.product_id.display_name}"
+            for move, qty in moves.items()
+        )
+
+    def _preview_balance(self, order, plan):
+        """The customer's receivable balance once the run is done, in the company currency."""
+        partner = order.partner_id.commercial_partner_id
+        company = order.company_id
+        balance = sum(
+            amount
+            for (amount,) in self.env["account.move.line"]._read_group(
+                [
+                    ("partner_id", "child_of", partner.id),
+                    ("account_id.account_type", "=", "asset_receivable"),
+                    ("parent_state", "=", "posted"),
+                    ("company_id", "=", company.id),
+                ],
+                aggregates=["balance:sum"],
+            )
+        )
+        balance -= sum(plan["documents"].mapped("amount_total_signed"))
+        if self.payment_action in ("cancel", "refund"):
+            balance += sum(
+                match["amount_company"] * (1 if match["counterpart_line"].balance < 0 else -1)
+                for match in plan["external_matches"]
+            )
+        return company.currency_id.format(company.currency_id.round(balance) + 0.0)
+
+    def _preview_warnings(self, plan):
+        _ = self.env._
+        warnings = []
+        for move in plan["documents"]:
+            if move.company_id._get_violated_lock_dates(move.date, bool(move.line_ids.tax_ids), move.journal_id):
+                warnings.append(_("%s is in a locked period: it can only be reversed, at the first open date.", move.name))
+            if move.journal_id.restrict_mode_hash_table:
+                warnings.append(
+                    _("%(invoice)s is in the hash-protected journal %(journal)s: it can only be reversed.",
+                      invoice=move.name, journal=move.journal_id.name)
+                )
+        for match in plan["external_matches"]:
+            payment_move = match["counterpart_line"].move_id
+            lines = payment_move.line_ids
+            others = (lines.matched_debit_ids.debit_move_id | lines.matched_credit_ids.credit_move_id).move_id
+            if payment_move.statement_line_id or others.statement_line_id:
+                warnings.append(
+                    _("%s is matched with a bank statement line: it cannot be cancelled.",
+                      payment_move.origin_payment_id.display_name or payment_move.name)
+                )
+        serials = plan["done_pickings"].move_line_ids.lot_id
+        if serials and self.stock_action != "none":
+            warnings.append(_("Serial/lot numbers to return: %s.", ", ".join(serials.mapped("name"))))
+        return list(dict.fromkeys(warnings))
 
     # ------------------------------------------------------------------------------------------
     # Public action
@@ -119,13 +301,13 @@ class SaleOrderCancelReconciled(models.TransientModel):
         """A plan per order; an invoice shared by orders of the run is undone with the first."""
         plans = {}
         taken = self.env["account.move"]
-        for order in self.order_ids:
+        for order in self.order_ids._origin:
             plans[order] = self._prepare_plan(order, taken)
             taken |= plans[order]["documents"] | plans[order]["draft_invoices"]
         return plans
 
     def _prepare_plan(self, order, taken):
-        documents = self._get_documents(order)
+        documents = order._get_cancel_reconciled_documents()
         matches = self._get_matches(documents - taken)
         external = [match for match in matches if match["counterpart_line"].move_id not in documents]
         pickings = order.picking_ids
@@ -139,13 +321,6 @@ class SaleOrderCancelReconciled(models.TransientModel):
             "pending_pickings": pickings.filtered(lambda picking: picking.state not in ("done", "cancel")),
             "done_pickings": pickings.filtered(lambda picking: picking.state == "done" and not picking.return_id),
         }
-
-    def _get_documents(self, order):
-        """Posted invoices and credit notes of the order not already netted by a reversal."""
-        posted = order.invoice_ids.filtered(lambda move: move.state == "posted")
-        netted = posted.filtered(lambda move: move.payment_state == "reversed")
-        netted |= posted.filtered(lambda move: move.reversed_entry_id in netted)
-        return posted - netted
 
     def _get_matches(self, documents):
         """Each reconciliation of the documents' receivable lines, seen from the document's side.
@@ -219,7 +394,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
 
     def _check_shared_invoices(self, order, documents):
         for move in documents:
-            others = move.invoice_line_ids.sale_line_ids.order_id - self.order_ids
+            others = move.invoice_line_ids.sale_line_ids.order_id - self.order_ids._origin
             if others:
                 raise UserError(
                     self.env._(
@@ -583,12 +758,21 @@ class SaleOrderCancelReconciled(models.TransientModel):
             )
 
     def _step_notify_customer(self, order, plan, log):
-        if self.notify_customer:
-            order.message_post_with_source(
-                "order_cancel_reconciled.mail_template_order_cancel_reconciled",
-                message_type="comment",
-                subtype_xmlid="mail.mt_comment",
-            )
+        if not self.notify_customer:
+            return
+        # The message the user may have edited in the wizard, else the template for this order.
+        if len(self.order_ids) == 1 and self.mail_body:
+            subject, body = self.mail_subject, self.mail_body
+        else:
+            subject, body = self._render_customer_message(order)
+        order.message_post(
+            subject=subject,
+            body=body,
+            partner_ids=order.partner_id.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+            email_layout_xmlid="mail.mail_notification_light",
+        )
 
     def _step_post_chatter(self, order, plan, log):
         body = Markup(self.env._("Cancelled with its payments, invoices and deliveries by %(user)s: %(log)s")) % {
