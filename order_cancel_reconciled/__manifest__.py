@@ -23,6 +23,11 @@
         "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "order_cancel_reconciled/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
     "application": False,
 }

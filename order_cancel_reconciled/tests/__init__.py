@@ -3,3 +3,4 @@ from . import test_engine_stock
 from . import test_engine_guards
 from . import test_review
 from . import test_sales_ui
+from . import test_tours

@@ -1,0 +1,101 @@
+/** @odoo-module **/
+
+import { registry } from "@web/core/registry";
+
+const CUSTOMER = "Tour Paid Customer";
+
+function openPaidOrder() {
+    return [
+        {
+            content: "Open the search options",
+            trigger: ".o_control_panel_actions .o_searchview_dropdown_toggler",
+            run: "click",
+        },
+        {
+            content: "Keep the paid orders",
+            trigger: ".o_filter_menu .dropdown-item:contains(/^Paid$/)",
+            run: "click",
+        },
+        {
+            content: "The unpaid order is filtered out",
+            trigger: `.o_list_view .o_data_row:contains("${CUSTOMER}"):not(:has(:contains("Tour Unpaid Customer")))`,
+        },
+        {
+            content: "Open the paid order",
+            trigger: `.o_data_row:contains("${CUSTOMER}") td[name="name"]`,
+            run: "click",
+        },
+    ];
+}
+
+registry.category("web_tour.tours").add("order_cancel_reconciled_member", {
+    url: "/odoo/action-sale.action_orders",
+    steps: () => [
+        ...openPaidOrder(),
+        {
+            content: "Cancel the paid order with our wizard",
+            trigger: ".o_form_view button[name='action_cancel_reconciled']",
+            run: "click",
+        },
+        {
+            content: "The preview tells what will happen",
+            trigger: ".modal .o_cancel_reconciled_preview:contains(Unreconcile):contains(reversed by a credit note dated)",
+        },
+        {
+            content: "Refund the customer",
+            trigger: ".modal .o_field_widget[name='payment_action'] input[data-value='refund']",
+            run: "click",
+        },
+        {
+            content: "The preview follows the option",
+            trigger: ".modal .o_cancel_reconciled_preview:contains(refunded to the customer)",
+        },
+        {
+            content: "Confirm",
+            trigger: ".modal button[name='action_confirm']",
+            run: "click",
+        },
+        {
+            content: "Confirm once more",
+            trigger: ".modal .modal-footer button.btn-primary:contains(Ok)",
+            run: "click",
+        },
+        {
+            content: "The log of the cancellation opens",
+            trigger: ".o_form_view .o_field_widget[name='name']:contains(Cancellation of)",
+        },
+        {
+            content: "It records the refund",
+            trigger: ".o_form_view .o_field_widget[name='payment_action']:contains(Refund the customer)",
+        },
+        {
+            content: "Back to the order",
+            trigger: ".o_breadcrumb .breadcrumb-item:last-child a",
+            run: "click",
+        },
+        {
+            content: "The order is cancelled",
+            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains(Cancelled)",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("order_cancel_reconciled_non_member", {
+    url: "/odoo/action-sale.action_orders",
+    steps: () => [
+        ...openPaidOrder(),
+        {
+            content: "No cancellation button for a non-member",
+            trigger: ".o_form_view .o_statusbar_buttons:not(:has(button[name='action_cancel_reconciled']))",
+        },
+        {
+            content: "Try the standard Cancel",
+            trigger: ".o_form_view .o_statusbar_buttons button[name='action_cancel']",
+            run: "click",
+        },
+        {
+            content: "A message says who can do it",
+            trigger: ".modal:contains(Only members of)",
+        },
+    ],
+});
