@@ -28,6 +28,9 @@ set +e
 status=${PIPESTATUS[0]}
 set -e
 
+say "Checking two users on one order at once in $db (the tests above leave no data there)"
+"$PYTHON" scripts/check_concurrency.py "$ODOO_CONF" "$db" 2>&1 | tee -a "$log"
+
 if grep -E "^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) " "$log" >/dev/null; then
     echo "FAILED: Odoo logged errors during the run (see $log):" >&2
     grep -E "^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) " "$log" | head -20 >&2
