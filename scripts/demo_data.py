@@ -47,10 +47,20 @@ def main(env):
     customer = env["res.partner"].create({"name": "Azure Interior (demo)", "ref": MARK, "email": "azure@example.com"})
     chair, desk = env["product.product"].create(
         [
-            {"name": "Office Chair (demo)", "type": "consu", "is_storable": True, "list_price": 120.0,
-             "invoice_policy": "order"},
-            {"name": "Large Desk (demo)", "type": "consu", "is_storable": True, "list_price": 450.0,
-             "invoice_policy": "order"},
+            {
+                "name": "Office Chair (demo)",
+                "type": "consu",
+                "is_storable": True,
+                "list_price": 120.0,
+                "invoice_policy": "order",
+            },
+            {
+                "name": "Large Desk (demo)",
+                "type": "consu",
+                "is_storable": True,
+                "list_price": 450.0,
+                "invoice_policy": "order",
+            },
         ]
     )
     stock = env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1).lot_stock_id
@@ -70,8 +80,9 @@ def main(env):
     eur = env.ref("base.EUR")
     eur.active = True
     if not eur.rate_ids.filtered(lambda r: r.company_id == company):
-        env["res.currency.rate"].create({"currency_id": eur.id, "rate": 0.9, "company_id": company.id,
-                                         "name": fields.Date.today()})
+        env["res.currency.rate"].create(
+            {"currency_id": eur.id, "rate": 0.9, "company_id": company.id, "name": fields.Date.today()}
+        )
     pricelist = env["product.pricelist"].create({"name": "EUR (demo)", "currency_id": eur.id})
     foreign = make_order(customer, [(desk, 2)], pricelist)
     foreign.client_order_ref = "paid in EUR"

@@ -64,9 +64,7 @@ class SaleOrder(models.Model):
         if "paid" in values:
             domains.append(["&", *invoices_in(PAID_STATES), "!", *invoices_in(open_states)])
         if "partial" in values:
-            domains.append(
-                ["|", *invoices_in(["partial"]), "&", *invoices_in(PAID_STATES), *invoices_in(["not_paid"])]
-            )
+            domains.append(["|", *invoices_in(["partial"]), "&", *invoices_in(PAID_STATES), *invoices_in(["not_paid"])])
         if "not_paid" in values:
             domains.append(["&", *invoices_in(["not_paid"]), "!", *invoices_in(["partial", *PAID_STATES])])
         if "reconciled" in values:

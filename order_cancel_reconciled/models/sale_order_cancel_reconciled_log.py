@@ -100,11 +100,8 @@ class SaleOrderCancelReconciledLog(models.Model):
         totals = {(log.id, kind): amount for log, kind, amount in groups}
         for log in self:
             log.amount_unreconciled = totals.get((log.id, "unreconcile"), 0.0)
-            log.amount_reversed = totals.get((log.id, "credit_note"), 0.0) + totals.get(
-                (log.id, "invoice_cancel"), 0.0
-            )
+            log.amount_reversed = totals.get((log.id, "credit_note"), 0.0) + totals.get((log.id, "invoice_cancel"), 0.0)
             log.amount_refunded = totals.get((log.id, "payment_refund"), 0.0)
-
 
     def _check_reviewer(self):
         if not self.env.user.has_group("account.group_account_manager"):
@@ -159,11 +156,12 @@ class SaleOrderCancelReconciledLogLine(models.Model):
     sequence = fields.Integer()
     kind = fields.Selection(LINE_KINDS, required=True)
     name = fields.Char(string="Description", required=True)
-    invoice_id = fields.Many2one("account.move", string="Invoice", ondelete="set null")
+    invoice_id = fields.Many2one("account.move", ondelete="set null")
     counterpart_move_id = fields.Many2one(
-        "account.move", string="Counterpart Entry", ondelete="set null",
-        help="The entry on the other side of an unreconciled match: a payment, a bank "
-        "transaction or another document.",
+        "account.move",
+        string="Counterpart Entry",
+        ondelete="set null",
+        help="The entry on the other side of an unreconciled match: a payment, a bank transaction or another document.",
     )
     result_move_id = fields.Many2one("account.move", string="Resulting Entry", ondelete="set null")
     payment_id = fields.Many2one("account.payment", ondelete="set null")

@@ -86,9 +86,11 @@ class CancelReconciledCommon(AccountTestInvoicingCommon):
             vals["amount"] = amount
         if currency:
             vals["currency_id"] = currency.id
-        wizard = cls.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoices.ids
-        ).create(vals)
+        wizard = (
+            cls.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoices.ids)
+            .create(vals)
+        )
         return wizard._create_payments()
 
     @classmethod

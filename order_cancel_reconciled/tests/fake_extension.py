@@ -14,5 +14,5 @@ class SaleOrderCancelReconciled(models.TransientModel):
 
     def _step_cancel_linked_documents(self, order, plan, log):
         if order.client_order_ref == "fail in extension":
-            raise UserError("The linked purchase order is already received.")
+            raise UserError(self.env._("The linked purchase order is already received."))
         log.note = f"{log.note or ''}Linked documents of {order.name} cancelled (order state: {order.state})."

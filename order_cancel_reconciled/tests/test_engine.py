@@ -42,7 +42,14 @@ class TestEngineAccounting(CancelReconciledCommon):
         unreconcile = logs.line_ids.filtered(lambda line: line.kind == "unreconcile")
         self.assertRecordValues(
             unreconcile,
-            [{"invoice_id": invoice.id, "payment_id": payment.id, "amount": 200.0, "currency_id": invoice.currency_id.id}],
+            [
+                {
+                    "invoice_id": invoice.id,
+                    "payment_id": payment.id,
+                    "amount": 200.0,
+                    "currency_id": invoice.currency_id.id,
+                }
+            ],
         )
 
     def test_partial_payment(self):
@@ -76,9 +83,11 @@ class TestEngineAccounting(CancelReconciledCommon):
         order = self.create_order()
         other_order = self.create_order([(self.product_b, 2.0)])
         invoice, other_invoice = self.invoice(order), self.invoice(other_order)
-        wizard = self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=(invoice | other_invoice).ids
-        ).create({"group_payment": True, "journal_id": self.bank_journal.id})
+        wizard = (
+            self.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=(invoice | other_invoice).ids)
+            .create({"group_payment": True, "journal_id": self.bank_journal.id})
+        )
         payment = wizard._create_payments()
         self.assertEqual(len(payment), 1)
         self.assertAlmostEqual(payment.amount, 300.0)
@@ -93,9 +102,11 @@ class TestEngineAccounting(CancelReconciledCommon):
 
     def test_down_payment_and_final_invoice(self):
         order = self.create_order()
-        down = self.env["sale.advance.payment.inv"].with_context(
-            active_model="sale.order", active_ids=order.ids
-        ).create({"advance_payment_method": "percentage", "amount": 50})
+        down = (
+            self.env["sale.advance.payment.inv"]
+            .with_context(active_model="sale.order", active_ids=order.ids)
+            .create({"advance_payment_method": "percentage", "amount": 50})
+        )
         down.create_invoices()
         down_invoice = order.invoice_ids
         down_invoice.action_post()
@@ -112,9 +123,11 @@ class TestEngineAccounting(CancelReconciledCommon):
 
     def test_existing_credit_note_is_undone_too(self):
         order, invoice, _payment = self.paid_delivered_order()
-        reversal = self.env["account.move.reversal"].with_context(
-            active_model="account.move", active_ids=invoice.ids
-        ).create({"journal_id": invoice.journal_id.id, "reason": "goodwill"})
+        reversal = (
+            self.env["account.move.reversal"]
+            .with_context(active_model="account.move", active_ids=invoice.ids)
+            .create({"journal_id": invoice.journal_id.id, "reason": "goodwill"})
+        )
         credit_note = self.env["account.move"].browse(reversal.refund_moves()["res_id"])
         credit_note.invoice_line_ids.quantity = 0.5
         credit_note.action_post()
@@ -132,14 +145,12 @@ class TestEngineAccounting(CancelReconciledCommon):
         self.assertAlmostEqual(self.receivable_balance(), -150.0)
 
     def test_refund_brings_balance_to_zero(self):
-        order, invoice, payment = self.paid_delivered_order()
+        order, _invoice, payment = self.paid_delivered_order()
 
         logs, _action = self.cancel(order, payment_action="refund")
 
         refund = logs.line_ids.filtered(lambda line: line.kind == "payment_refund").result_payment_id
-        self.assertRecordValues(
-            refund, [{"payment_type": "outbound", "amount": 200.0, "partner_id": self.customer.id}]
-        )
+        self.assertRecordValues(refund, [{"payment_type": "outbound", "amount": 200.0, "partner_id": self.customer.id}])
         self.assertTrue(refund.is_reconciled)
         self.assertTrue(payment.is_reconciled)
         self.assertAlmostEqual(self.receivable_balance(), 0.0)

@@ -1,3 +1,4 @@
+import contextlib
 from unittest.mock import patch
 
 from odoo_test_helper import FakeModelLoader
@@ -7,6 +8,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
 from .common import CancelReconciledCommon
+
+CARRIER_REFUSES = "the carrier refuses"
 
 
 @tagged("post_install", "-at_install")
@@ -37,12 +40,16 @@ class TestEngineGuards(CancelReconciledCommon):
         order = self.paid_delivered_order()[0]
         other_company = self.setup_other_company()["company"]
         self.env.user.company_ids |= other_company
-        other = self.env["sale.order"].with_company(other_company).create(
-            {
-                "partner_id": self.customer.id,
-                "company_id": other_company.id,
-                "order_line": [Command.create({"product_id": self.product_b.id, "product_uom_qty": 1})],
-            }
+        other = (
+            self.env["sale.order"]
+            .with_company(other_company)
+            .create(
+                {
+                    "partner_id": self.customer.id,
+                    "company_id": other_company.id,
+                    "order_line": [Command.create({"product_id": self.product_b.id, "product_uom_qty": 1})],
+                }
+            )
         )
         self.assert_refused(order | other, "belong to several companies")
 
@@ -62,8 +69,11 @@ class TestEngineGuards(CancelReconciledCommon):
     def test_cancel_refused_on_hash_protected_journal(self):
         self.company_data["default_journal_sale"].restrict_mode_hash_table = True
         order, invoice, _payment = self.paid_delivered_order()
-        self.assert_refused(order, f"Invoice {invoice.name} of {order.name} cannot be cancelled: journal .* is hash-protected",
-                            invoice_action="cancel")
+        self.assert_refused(
+            order,
+            f"Invoice {invoice.name} of {order.name} cannot be cancelled: journal .* is hash-protected",
+            invoice_action="cancel",
+        )
         # Reversing is still possible.
         self.cancel(order)
         self.assertEqual(invoice.payment_state, "reversed")
@@ -91,8 +101,9 @@ class TestEngineGuards(CancelReconciledCommon):
         outstanding = payment.move_id.line_ids.filtered(lambda line: line.account_id == payment.outstanding_account_id)
         suspense.account_id = outstanding.account_id
         (suspense | outstanding).reconcile()
-        self.assert_refused(order, f"Payment {payment.name} .* matched with a bank statement line",
-                            payment_action="cancel")
+        self.assert_refused(
+            order, f"Payment {payment.name} .* matched with a bank statement line", payment_action="cancel"
+        )
         # Keeping the money as credit is fine.
         self.cancel(order)
         self.assertEqual(invoice.payment_state, "reversed")
@@ -101,17 +112,21 @@ class TestEngineGuards(CancelReconciledCommon):
         order = self.create_order()
         other_order = self.create_order([(self.product_b, 2.0)])
         invoices = self.invoice(order) | self.invoice(other_order)
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoices.ids
-        ).create({"group_payment": True, "journal_id": self.bank_journal.id})._create_payments()
+        self.env["account.payment.register"].with_context(active_model="account.move", active_ids=invoices.ids).create(
+            {"group_payment": True, "journal_id": self.bank_journal.id}
+        )._create_payments()
         self.assert_refused(order, "it also pays", payment_action="cancel")
 
     def test_cancel_refused_for_bank_transaction_paying_the_invoice(self):
         order = self.create_order()
         invoice = self.invoice(order)
         statement_line = self.env["account.bank.statement.line"].create(
-            {"journal_id": self.bank_journal.id, "partner_id": self.customer.id, "amount": 200.0,
-             "payment_ref": invoice.name}
+            {
+                "journal_id": self.bank_journal.id,
+                "partner_id": self.customer.id,
+                "amount": 200.0,
+                "payment_ref": invoice.name,
+            }
         )
         _liquidity, suspense, _other = statement_line._seek_for_lines()
         receivable = invoice.line_ids.filtered(lambda line: line.account_id == self.receivable)
@@ -139,14 +154,18 @@ class TestEngineGuards(CancelReconciledCommon):
     def test_member_without_accounting_or_stock_rights_can_cancel(self):
         order, invoice, _payment = self.paid_delivered_order()
         member = new_test_user(
-            self.env, login="member", groups="sales_team.group_sale_salesman_all_leads,"
-            "order_cancel_reconciled.group_cancel_reconciled",
+            self.env,
+            login="member",
+            groups="sales_team.group_sale_salesman_all_leads,order_cancel_reconciled.group_cancel_reconciled",
         )
         self.assertFalse(member.has_group("account.group_account_invoice"))
         self.assertFalse(member.has_group("stock.group_stock_user"))
-        wizard = self.env["sale.order.cancel.reconciled"].with_user(member).with_context(
-            active_model="sale.order", active_ids=order.ids
-        ).create({"payment_action": "refund", "stock_action": "return_validate"})
+        wizard = (
+            self.env["sale.order.cancel.reconciled"]
+            .with_user(member)
+            .with_context(active_model="sale.order", active_ids=order.ids)
+            .create({"payment_action": "refund", "stock_action": "return_validate"})
+        )
         wizard.action_confirm()
         self.assertEqual(order.state, "cancel")
         self.assertEqual(invoice.payment_state, "reversed")
@@ -169,10 +188,8 @@ class TestEngineGuards(CancelReconciledCommon):
         model = self.registry["sale.order.cancel.reconciled"]
         wizard = self.env["sale.order.cancel.reconciled"].create({"order_ids": [Command.set(order.ids)]})
         with patch.object(model, "_step_return_delivered_goods", side_effect=UserError("no return type")):
-            try:
+            with contextlib.suppress(UserError):
                 wizard.action_confirm()
-            except UserError:
-                pass
         self.env.invalidate_all()
         self.assertEqual(invoice.payment_state, "paid")
         self.assertEqual(order.state, "sale")
@@ -192,7 +209,7 @@ class TestEngineGuards(CancelReconciledCommon):
 
         def fail_on_third(wizard, order, plan, log):
             if order == third:
-                raise UserError("the carrier refuses")
+                raise UserError(CARRIER_REFUSES)
             return original(wizard, order, plan, log)
 
         before = self.snapshot(orders)
@@ -223,7 +240,9 @@ class TestEngineExtension(CancelReconciledCommon):
     def test_extension_step_runs_in_place(self):
         order = self.paid_delivered_order()[0]
         logs, _action = self.cancel(order, note="Customer called. ")
-        self.assertEqual(logs.note, f"Customer called. Linked documents of {order.name} cancelled (order state: cancel).")
+        self.assertEqual(
+            logs.note, f"Customer called. Linked documents of {order.name} cancelled (order state: cancel)."
+        )
 
     def test_extension_step_failure_rolls_back(self):
         order, invoice, _payment = self.paid_delivered_order()

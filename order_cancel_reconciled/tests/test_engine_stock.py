@@ -81,9 +81,11 @@ class TestEngineStock(CancelReconciledCommon):
     def test_already_returned_goods_are_not_returned_twice(self):
         order, _invoice, _payment = self.paid_delivered_order([(self.product_a, 4.0)])
         delivery = order.picking_ids
-        wizard = self.env["stock.return.picking"].with_context(
-            active_model="stock.picking", active_id=delivery.id, active_ids=delivery.ids
-        ).create({"picking_id": delivery.id})
+        wizard = (
+            self.env["stock.return.picking"]
+            .with_context(active_model="stock.picking", active_id=delivery.id, active_ids=delivery.ids)
+            .create({"picking_id": delivery.id})
+        )
         wizard.product_return_moves.quantity = 1.0
         first_return = wizard._create_return()
         first_return.move_ids.quantity = 1.0
@@ -137,12 +139,16 @@ class TestEngineStock(CancelReconciledCommon):
 
     def test_serial_tracked_product(self):
         product = self.env["product.product"].create(
-            {"name": "Serial", "is_storable": True, "tracking": "serial", "invoice_policy": "order",
-             "list_price": 10.0, "taxes_id": [Command.clear()]}
+            {
+                "name": "Serial",
+                "is_storable": True,
+                "tracking": "serial",
+                "invoice_policy": "order",
+                "list_price": 10.0,
+                "taxes_id": [Command.clear()],
+            }
         )
-        lots = self.env["stock.lot"].create(
-            [{"name": f"SN-{index}", "product_id": product.id} for index in range(3)]
-        )
+        lots = self.env["stock.lot"].create([{"name": f"SN-{index}", "product_id": product.id} for index in range(3)])
         for lot in lots:
             self.env["stock.quant"]._update_available_quantity(product, self.stock_location, 1.0, lot_id=lot)
         order = self.create_order([(product, 2.0)])

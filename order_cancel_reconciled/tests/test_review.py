@@ -47,9 +47,7 @@ class TestReview(CancelReconciledCommon):
     def test_journal_items_of_the_log(self):
         action = self.log.action_open_journal_items()
         lines = self.env["account.move.line"].search(action["domain"])
-        self.assertLessEqual(
-            self.invoice | self.invoice.reversal_move_ids | self.payment.move_id, lines.move_id
-        )
+        self.assertLessEqual(self.invoice | self.invoice.reversal_move_ids | self.payment.move_id, lines.move_id)
 
     def test_documents_link_to_their_log(self):
         refund = self.log.payment_line_ids.result_payment_id
@@ -95,20 +93,26 @@ class TestRoleMatrix(CancelReconciledCommon):
         common = {"company_id": company.id, "company_ids": [Command.set(company.ids)]}
         cls.salesman = new_test_user(cls.env, "m_salesman", groups="sales_team.group_sale_salesman_all_leads", **common)
         cls.member = new_test_user(
-            cls.env, "m_member",
-            groups="sales_team.group_sale_salesman_all_leads,order_cancel_reconciled.group_cancel_reconciled", **common
+            cls.env,
+            "m_member",
+            groups="sales_team.group_sale_salesman_all_leads,order_cancel_reconciled.group_cancel_reconciled",
+            **common,
         )
         cls.other_member = new_test_user(
-            cls.env, "m_other_member",
-            groups="sales_team.group_sale_salesman_all_leads,order_cancel_reconciled.group_cancel_reconciled", **common
+            cls.env,
+            "m_other_member",
+            groups="sales_team.group_sale_salesman_all_leads,order_cancel_reconciled.group_cancel_reconciled",
+            **common,
         )
         cls.billing = new_test_user(cls.env, "m_billing", groups="account.group_account_invoice", **common)
         cls.billing_admin = new_test_user(cls.env, "m_billing_admin", groups="account.group_account_manager", **common)
         other_company = cls.setup_other_company()["company"]
         cls.company_b_user = new_test_user(
-            cls.env, "m_company_b",
+            cls.env,
+            "m_company_b",
             groups="account.group_account_manager,order_cancel_reconciled.group_cancel_reconciled",
-            company_id=other_company.id, company_ids=[Command.set(other_company.ids)],
+            company_id=other_company.id,
+            company_ids=[Command.set(other_company.ids)],
         )
         cls.own_log = cls.cancel_as(cls.member, cls.paid_delivered_order()[0])
         cls.others_log = cls.cancel_as(cls.other_member, cls.paid_delivered_order()[0])
@@ -116,9 +120,7 @@ class TestRoleMatrix(CancelReconciledCommon):
 
     @classmethod
     def cancel_as(cls, user, order):
-        wizard = cls.env["sale.order.cancel.reconciled"].with_user(user).create(
-            {"order_ids": [Command.set(order.ids)]}
-        )
+        wizard = cls.env["sale.order.cancel.reconciled"].with_user(user).create({"order_ids": [Command.set(order.ids)]})
         wizard.action_confirm()
         return order.cancel_reconciled_log_ids
 
@@ -187,8 +189,10 @@ class TestRoleMatrix(CancelReconciledCommon):
                     reason.with_user(user).write({"name": "Changed"})
                 with self.assertRaises(AccessError):
                     self.env["sale.order.cancel.reconciled.reason"].with_user(user).create({"name": "New"})
-        new_reason = self.env["sale.order.cancel.reconciled.reason"].with_user(self.billing_admin).create(
-            {"name": "Fraud suspected"}
+        new_reason = (
+            self.env["sale.order.cancel.reconciled.reason"]
+            .with_user(self.billing_admin)
+            .create({"name": "Fraud suspected"})
         )
         new_reason.with_user(self.billing_admin).write({"active": False})
 

@@ -25,9 +25,7 @@ class TestSalesUi(CancelReconciledCommon):
         )
 
     def test_payment_status_and_filters(self):
-        self.assertEqual(
-            self.orders.mapped("invoice_payment_status"), ["paid", "partial", "not_paid", False]
-        )
+        self.assertEqual(self.orders.mapped("invoice_payment_status"), ["paid", "partial", "not_paid", False])
         search = self.env["sale.order"].search
         scope = [("id", "in", self.orders.ids)]
         self.assertEqual(search([*scope, ("invoice_payment_status", "=", "paid")]), self.paid)
@@ -91,9 +89,9 @@ class TestSalesUi(CancelReconciledCommon):
         other = self.create_order([(self.product_b, 1.0)])
         first = self.create_order()
         invoices = self.invoice(first) | self.invoice(other)
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=invoices.ids
-        ).create({"group_payment": True, "journal_id": self.bank_journal.id})._create_payments()
+        self.env["account.payment.register"].with_context(active_model="account.move", active_ids=invoices.ids).create(
+            {"group_payment": True, "journal_id": self.bank_journal.id}
+        )._create_payments()
         form = self.wizard_form(first)
         self.assertIn(f"it also pays {invoices[1].display_name}", str(form.preview_html))
 
@@ -129,8 +127,9 @@ class TestSalesUi(CancelReconciledCommon):
         )
         settings.execute()
         form = self.wizard_form(self.paid)
-        self.assertEqual((form.invoice_action, form.payment_action, form.stock_action),
-                         ("reverse", "refund", "return_validate"))
+        self.assertEqual(
+            (form.invoice_action, form.payment_action, form.stock_action), ("reverse", "refund", "return_validate")
+        )
 
     def test_form_button_visibility(self):
         arch = self.env["sale.order"].get_views([(False, "form")])["views"]["form"]["arch"]

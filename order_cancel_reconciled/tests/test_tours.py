@@ -14,7 +14,8 @@ class TestTours(CancelReconciledCommon, HttpCase):
         company = cls.env.company
         common = {"company_id": company.id, "company_ids": [Command.set(company.ids)]}
         cls.member = new_test_user(
-            cls.env, "tour_member",
+            cls.env,
+            "tour_member",
             groups="sales_team.group_sale_salesman_all_leads,order_cancel_reconciled.group_cancel_reconciled",
             **common,
         )

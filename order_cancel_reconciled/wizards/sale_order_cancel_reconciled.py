@@ -38,12 +38,10 @@ class SaleOrderCancelReconciled(models.TransientModel):
         required=True,
         default=lambda self: self._default_option("stock_action"),
     )
-    reason_id = fields.Many2one("sale.order.cancel.reconciled.reason", string="Reason")
+    reason_id = fields.Many2one("sale.order.cancel.reconciled.reason")
     note = fields.Text()
     notify_customer = fields.Boolean(string="Notify the Customer")
-    mail_subject = fields.Char(
-        string="Subject", compute="_compute_mail", store=True, readonly=False, compute_sudo=True
-    )
+    mail_subject = fields.Char(string="Subject", compute="_compute_mail", store=True, readonly=False, compute_sudo=True)
     mail_body = fields.Html(
         string="Message", compute="_compute_mail", store=True, readonly=False, compute_sudo=True, sanitize_style=True
     )
@@ -149,8 +147,13 @@ class SaleOrderCancelReconciled(models.TransientModel):
                 outcome = _("reversed by a credit note dated %s", format_date(self.env, date))
             rows.append({"name": move.name, "amount": move.currency_id.format(move.amount_total), "outcome": outcome})
         for move in plan["draft_invoices"]:
-            rows.append({"name": move.display_name, "amount": move.currency_id.format(move.amount_total),
-                         "outcome": _("draft: cancelled")})
+            rows.append(
+                {
+                    "name": move.display_name,
+                    "amount": move.currency_id.format(move.amount_total),
+                    "outcome": _("draft: cancelled"),
+                }
+            )
         return rows
 
     def _preview_pickings(self, plan):
@@ -160,8 +163,10 @@ class SaleOrderCancelReconciled(models.TransientModel):
             for picking in plan["pending_pickings"]
         ]
         if self.stock_action != "none":
-            outcome = _("returned and validated now") if self.stock_action == "return_validate" else _(
-                "return prepared for the warehouse"
+            outcome = (
+                _("returned and validated now")
+                if self.stock_action == "return_validate"
+                else _("return prepared for the warehouse")
             )
             quantities = self._get_returnable_quantities(plan["done_pickings"])
             for picking in plan["done_pickings"]:
@@ -208,11 +213,16 @@ class SaleOrderCancelReconciled(models.TransientModel):
         warnings = []
         for move in plan["documents"]:
             if move.company_id._get_violated_lock_dates(move.date, bool(move.line_ids.tax_ids), move.journal_id):
-                warnings.append(_("%s is in a locked period: it can only be reversed, at the first open date.", move.name))
+                warnings.append(
+                    _("%s is in a locked period: it can only be reversed, at the first open date.", move.name)
+                )
             if move.journal_id.restrict_mode_hash_table:
                 warnings.append(
-                    _("%(invoice)s is in the hash-protected journal %(journal)s: it can only be reversed.",
-                      invoice=move.name, journal=move.journal_id.name)
+                    _(
+                        "%(invoice)s is in the hash-protected journal %(journal)s: it can only be reversed.",
+                        invoice=move.name,
+                        journal=move.journal_id.name,
+                    )
                 )
         for match in plan["external_matches"]:
             payment_move = match["counterpart_line"].move_id
@@ -220,8 +230,10 @@ class SaleOrderCancelReconciled(models.TransientModel):
             others = (lines.matched_debit_ids.debit_move_id | lines.matched_credit_ids.credit_move_id).move_id
             if payment_move.statement_line_id or others.statement_line_id:
                 warnings.append(
-                    _("%s is matched with a bank statement line: it cannot be cancelled.",
-                      payment_move.origin_payment_id.display_name or payment_move.name)
+                    _(
+                        "%s is matched with a bank statement line: it cannot be cancelled.",
+                        payment_move.origin_payment_id.display_name or payment_move.name,
+                    )
                 )
         serials = plan["done_pickings"].move_line_ids.lot_id
         if serials and self.stock_action != "none":
@@ -554,9 +566,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
             documents.button_cancel()
             self._add_log_lines(log, [self._prepare_invoice_log_vals(move, "invoice_cancel") for move in documents])
         else:
-            reversals = documents._reverse_moves(
-                [self._prepare_reversal_vals(move) for move in documents], cancel=True
-            )
+            reversals = documents._reverse_moves([self._prepare_reversal_vals(move) for move in documents], cancel=True)
             self._add_log_lines(
                 log,
                 [
@@ -710,7 +720,9 @@ class SaleOrderCancelReconciled(models.TransientModel):
                 {
                     "kind": "picking_return",
                     "name": self.env._(
-                        "%(return_picking)s returns %(picking)s", return_picking=return_picking.name, picking=picking.name
+                        "%(return_picking)s returns %(picking)s",
+                        return_picking=return_picking.name,
+                        picking=picking.name,
                     ),
                     "picking_id": picking.id,
                     "result_picking_id": return_picking.id,
