@@ -60,6 +60,62 @@ class SaleOrderCancelReconciled(models.TransientModel):
             res["order_ids"] = [Command.set(context.get("active_ids") or [])]
         return res
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_input_vals(vals)
+        return super().create(vals_list)
+
+    @api.model
+    def _check_input_vals(self, vals):
+        """Refuse, with a message an integrator can act on, what the database would reject later."""
+        _ = self.env._
+        for name in ("invoice_action", "payment_action", "stock_action"):
+            allowed = [key for key, _label in self._fields[name].selection]
+            if name in vals and vals[name] not in allowed:
+                raise ValidationError(
+                    _(
+                        "%(field)s must be one of %(allowed)s, not %(value)r.",
+                        field=name,
+                        allowed=allowed,
+                        value=vals[name],
+                    )
+                )
+        reason = vals.get("reason_id")
+        if reason and not (
+            self._is_record_id(reason) and self.env["sale.order.cancel.reconciled.reason"].browse(reason).exists()
+        ):
+            raise ValidationError(_("reason_id must be the id of a cancellation reason, not %r.", reason))
+        if "order_ids" in vals:
+            ids = self._ids_from_commands(vals["order_ids"])
+            wrong = [value for value in ids if not self._is_record_id(value)]
+            valid = [value for value in ids if self._is_record_id(value)]
+            missing = set(valid) - set(self.env["sale.order"].browse(valid).exists().ids)
+            if wrong or missing:
+                raise ValidationError(
+                    _(
+                        "order_ids must be ids of existing sale orders; these are not: %s.",
+                        sorted(map(str, [*wrong, *missing])),
+                    )
+                )
+
+    @staticmethod
+    def _is_record_id(value):
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+    @staticmethod
+    def _ids_from_commands(commands):
+        """The ids a many2many value links: plain ids, or Command.set/link tuples."""
+        ids = []
+        for command in commands or []:
+            if isinstance(command, (list, tuple)) and command and command[0] == Command.SET:
+                ids += list(command[2] or [])
+            elif isinstance(command, (list, tuple)) and command and command[0] == Command.LINK:
+                ids.append(command[1])
+            elif not isinstance(command, (list, tuple)):
+                ids.append(command)
+        return ids
+
     @api.depends("order_ids")
     def _compute_company_id(self):
         for wizard in self:
@@ -280,8 +336,12 @@ class SaleOrderCancelReconciled(models.TransientModel):
             with self.env.cr.savepoint(flush=False):
                 for table, ids in (("sale_order", orders.ids), ("account_move", orders.invoice_ids.ids)):
                     if ids:
+                        # A refusal is expected here, not a bad query for the server log.
                         self.env.cr.execute(
-                            SQL("SELECT id FROM %s WHERE id IN %s FOR UPDATE NOWAIT", SQL.identifier(table), tuple(ids))
+                            SQL(
+                                "SELECT id FROM %s WHERE id IN %s FOR UPDATE NOWAIT", SQL.identifier(table), tuple(ids)
+                            ),
+                            log_exceptions=False,
                         )
         except LockNotAvailable:
             raise UserError(
@@ -703,7 +763,9 @@ class SaleOrderCancelReconciled(models.TransientModel):
     def _step_cancel_order(self, order, plan, log):
         # The standard cancellation, without its wizard and whether or not the order is locked:
         # the user has confirmed in ours.
-        order._action_cancel()
+        # skip_activity: sale_stock would schedule "ordered quantity decreased" activities on the
+        # done deliveries, reading the order lines one by one; the returns made next say it all.
+        order.with_context(skip_activity=True)._action_cancel()
 
     def _step_return_delivered_goods(self, order, plan, log):
         if self.stock_action == "none":
