@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Upgrade check: install the previous version of the addon (the commit before the current version
+# bump), cancel orders with it so that the database holds logs, then upgrade in place (-u) to the
+# current version and check that every log is kept and the upgraded addon works.
+# Usage: check_upgrade.sh DATABASE (created and dropped here).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+
+db="$1"
+manifest="$ADDON/__manifest__.py"
+version=$(sed -n 's/.*"version": "\([0-9.]*\)".*/\1/p' "$manifest")
+bump=$(git log --format=%H -1 -S"\"version\": \"$version\"" -- "$manifest")
+[ -n "$bump" ] && git cat-file -e "$bump^" 2>/dev/null \
+    || die "The commit before version $version is not in this clone (a shallow clone?): fetch the history."
+old_dir=$(mktemp -d)
+trap 'rm -rf "$old_dir"; dropdb --if-exists "$db" 2>/dev/null || true' EXIT
+git archive "$bump^" "$ADDON" | tar -x -C "$old_dir"
+old_version=$(sed -n 's/.*"version": "\([0-9.]*\)".*/\1/p' "$old_dir/$manifest")
+addons_core="$ODOO_SRC/odoo/addons"
+[ -d "$ODOO_SRC/addons" ] && addons_core="$ODOO_SRC/addons,$addons_core"
+
+say "Installing $ADDON $old_version (commit ${bump:0:8}^) in $db and cancelling orders with it"
+"$PYTHON" "$ODOO_BIN" -c "$ODOO_CONF" --addons-path="$addons_core,$old_dir" -d "$db" -i "$ADDON" \
+    --stop-after-init --log-level=warn
+"$PYTHON" "$ODOO_BIN" shell -c "$ODOO_CONF" --addons-path="$addons_core,$old_dir" -d "$db" --no-http \
+    --log-level=warn < scripts/demo_data.py
+"$PYTHON" "$ODOO_BIN" shell -c "$ODOO_CONF" --addons-path="$addons_core,$old_dir" -d "$db" --no-http \
+    --log-level=warn <<'PY'
+orders = env["sale.order"].search([("client_order_ref", "in", ["paid and delivered", "paid in EUR"])])
+wizard = env["sale.order.cancel.reconciled"].create({"order_ids": [(6, 0, orders.ids)], "payment_action": "refund"})
+wizard.action_confirm()
+env.cr.commit()
+PY
+
+snapshot='
+logs = env["sale.order.cancel.reconciled.log"].search([], order="id")
+print("SNAPSHOT", [(log.order_id.name, log.state, len(log.line_ids), round(log.amount_reversed, 2)) for log in logs])
+'
+before=$(echo "$snapshot" | "$PYTHON" "$ODOO_BIN" shell -c "$ODOO_CONF" --addons-path="$addons_core,$old_dir" \
+    -d "$db" --no-http --log-level=warn | grep '^SNAPSHOT')
+
+say "Upgrading $db to $version"
+odoo -d "$db" -u "$ADDON" --stop-after-init --log-level=warn
+
+"$PYTHON" "$ODOO_BIN" shell -c "$ODOO_CONF" -d "$db" --no-http --log-level=warn <<PY | tee "$LOCAL/upgrade.log"
+results = []
+def check(name, ok):
+    results.append(bool(ok))
+    print(("PASS" if ok else "FAIL") + ": " + name)
+
+$snapshot
+logs = env["sale.order.cancel.reconciled.log"].search([], order="id")
+after = "SNAPSHOT " + str([(log.order_id.name, log.state, len(log.line_ids), round(log.amount_reversed, 2)) for log in logs])
+check("the logs of $old_version are there before the upgrade", len(logs) == 2)
+check("every log and log line is kept by the upgrade", after == """$before""")
+module = env["ir.module.module"].search([("name", "=", "$ADDON")])
+check("the installed version is $version", module.latest_version == "$version" and module.state == "installed")
+template = env.ref("$ADDON.mail_template_order_cancel_reconciled")
+check("the migration updated the customer message", "cancel_reconciled_log_ids" not in template.body_html)
+order = env["sale.order"].search([("client_order_ref", "=", "partially delivered, paid")])
+wizard = env["sale.order.cancel.reconciled"].create({"order_ids": [(6, 0, order.ids)], "notify_customer": True})
+wizard.action_confirm()
+check("the upgraded addon cancels an order", order.state == "cancel" and len(order.cancel_reconciled_log_ids) == 1)
+env.cr.rollback()
+failed = results.count(False)
+print(f"upgrade: {len(results) - failed} passed, {failed} failed")
+PY
+grep -q "^upgrade: [0-9]* passed, 0 failed" "$LOCAL/upgrade.log" || die "The upgrade check failed (see above)."
