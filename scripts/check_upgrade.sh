@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Upgrade check: install the previous version of the addon (the commit before the current version
-# bump), cancel orders with it so that the database holds logs, then upgrade in place (-u) to the
-# current version and check that every log is kept and the upgraded addon works.
+# Upgrade check: install the previous version of the addon as it was first released (the commit
+# that introduced that version number), cancel orders with it so that the database holds logs,
+# then upgrade in place (-u) to the current version and check that every log is kept, the
+# migration ran and the upgraded addon works.
 # Usage: check_upgrade.sh DATABASE (created and dropped here).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -13,14 +14,15 @@ version=$(sed -n 's/.*"version": "\([0-9.]*\)".*/\1/p' "$manifest")
 bump=$(git log --format=%H -1 -S"\"version\": \"$version\"" -- "$manifest")
 [ -n "$bump" ] && git cat-file -e "$bump^" 2>/dev/null \
     || die "The commit before version $version is not in this clone (a shallow clone?): fetch the history."
+old_version=$(git show "$bump^:$manifest" | sed -n 's/.*"version": "\([0-9.]*\)".*/\1/p')
+release=$(git log --format=%H --reverse -S"\"version\": \"$old_version\"" -- "$manifest" | sed -n 1p)
 old_dir=$(mktemp -d)
 trap 'rm -rf "$old_dir"; dropdb --if-exists "$db" 2>/dev/null || true' EXIT
-git archive "$bump^" "$ADDON" | tar -x -C "$old_dir"
-old_version=$(sed -n 's/.*"version": "\([0-9.]*\)".*/\1/p' "$old_dir/$manifest")
+git archive "$release" "$ADDON" | tar -x -C "$old_dir"
 addons_core="$ODOO_SRC/odoo/addons"
 [ -d "$ODOO_SRC/addons" ] && addons_core="$ODOO_SRC/addons,$addons_core"
 
-say "Installing $ADDON $old_version (commit ${bump:0:8}^) in $db and cancelling orders with it"
+say "Installing $ADDON $old_version (commit ${release:0:8}) in $db and cancelling orders with it"
 "$PYTHON" "$ODOO_BIN" -c "$ODOO_CONF" --addons-path="$addons_core,$old_dir" -d "$db" -i "$ADDON" \
     --stop-after-init --log-level=warn
 "$PYTHON" "$ODOO_BIN" shell -c "$ODOO_CONF" --addons-path="$addons_core,$old_dir" -d "$db" --no-http \

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command: set-up if needed, a fresh database with the addon installed, the addon's
-# tests with pytest-odoo (HTTP tests included), the Apps-menu install check; databases dropped.
-# Fails on a failed or skipped test and on an ERROR line in Odoo's log.
+# tests with pytest-odoo (HTTP tests included), then the checks that need committed data: install
+# and uninstall from the Apps menu, two transactions on one order, upgrade from the previous
+# version. Databases are dropped. Fails on a failed or skipped test and on an ERROR line in
+# Odoo's log; the pytest summary is repeated last.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -9,8 +11,9 @@ bash scripts/setup.sh
 
 db="ocr_test_$$"
 apps_db="ocr_apps_$$"
+upgrade_db="ocr_upgrade_$$"
 log="$LOCAL/test.log"
-cleanup() { for d in "$db" "$apps_db"; do dropdb --if-exists "$d" 2>/dev/null || true; done; }
+cleanup() { for d in "$db" "$apps_db" "$upgrade_db"; do dropdb --if-exists "$d" 2>/dev/null || true; done; }
 trap cleanup EXIT
 : > "$log"
 
@@ -31,6 +34,9 @@ set -e
 say "Checking two users on one order at once in $db (the tests above leave no data there)"
 "$PYTHON" scripts/check_concurrency.py "$ODOO_CONF" "$db" 2>&1 | tee -a "$log"
 
+say "Checking the upgrade from the previous version in $upgrade_db"
+bash scripts/check_upgrade.sh "$upgrade_db" 2>&1 | tee -a "$log"
+
 if grep -E "^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) " "$log" >/dev/null; then
     echo "FAILED: Odoo logged errors during the run (see $log):" >&2
     grep -E "^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) " "$log" | head -20 >&2
@@ -40,4 +46,5 @@ if grep -E "^=+ .*[0-9]+ skipped" "$log" >/dev/null; then
     echo "FAILED: some tests were skipped; every test must run (see the SKIPPED lines above)." >&2
     exit 1
 fi
+grep -E "^=+ .*(passed|failed|error).* in [0-9.]+s" "$log" | tail -1
 exit "$status"
