@@ -1,0 +1,305 @@
+"""Benchmark the cancellation wizard against the same end state reached by hand.
+
+Usage: .venv/bin/python bench/bench_cancel.py [--quick] [--db NAME] [--conf PATH]
+
+Without --db it creates a fresh database ``ocr_bench`` with the addon (odoo-bin -i, about a
+minute) and leaves it for a later ``--db ocr_bench``. Every order is built and measured inside
+savepoints that are rolled back: nothing is ever committed, and the same orders serve both ways
+of cancelling. Prints wall time and SQL query counts; see bench/README.md for how to read them.
+"""
+
+import argparse
+import contextlib
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ADDON = "order_cancel_reconciled"
+DEFAULT_DB = "ocr_bench"
+MAIL_OFF = {"tracking_disable": True, "mail_create_nolog": True, "mail_create_nosubscribe": True, "mail_notrack": True}
+
+# Sizes: (lines per order for the scaling by lines, orders per batch, plan order lines and invoices).
+FULL = {"lines": (10, 100, 500), "batches": (1, 50, 200), "plan": (500, 20)}
+QUICK = {"lines": (10, 50, 100), "batches": (1, 10, 20), "plan": (100, 5)}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", help=f"an existing database with {ADDON} installed (default: a fresh {DEFAULT_DB})")
+    parser.add_argument("--conf", default=str(ROOT / ".local" / "odoo.conf"), help="Odoo configuration file")
+    parser.add_argument("--odoo-bin", default="/opt/odoo-18.0/odoo-bin", help="odoo-bin, to create the database")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, about a minute once the database exists")
+    parser.add_argument("--lines", type=int, default=10, help="lines of the single-order comparison (N)")
+    parser.add_argument("--invoices", type=int, default=2, help="invoices of the single-order comparison (K)")
+    parser.add_argument("--payments", type=int, default=2, help="payments per invoice of the comparison (P)")
+    parser.add_argument("--deliveries", type=int, default=2, help="deliveries of the single-order comparison (D)")
+    parser.add_argument("--batch-lines", type=int, default=3, help="lines of each order in the batches")
+    return parser.parse_args()
+
+
+def create_database(args):
+    subprocess.run(["dropdb", "--if-exists", DEFAULT_DB], check=True)
+    print(f"Creating {DEFAULT_DB} with {ADDON} ...", flush=True)
+    command = [sys.executable, args.odoo_bin, "-c", args.conf, "-d", DEFAULT_DB, "-i", ADDON]
+    subprocess.run([*command, "--stop-after-init", "--log-level=warn"], check=True)
+    return DEFAULT_DB
+
+
+def load_standard_path():
+    # Loaded by path: importing the addon's tests package would import every test module.
+    path = ROOT / ADDON / "tests" / "standard_path.py"
+    spec = importlib.util.spec_from_file_location("ocr_standard_path", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cancel_by_hand
+
+
+class Builder:
+    """Confirmed orders delivered in D deliveries, billed in K invoices each paid in P payments."""
+
+    def __init__(self, env, max_lines):
+        from odoo import Command
+
+        self.measure_env = env
+        # Building is not measured: no tracking or chatter, to build faster.
+        self.env = env(context=MAIL_OFF)
+        self.company = self.env.company
+        warehouse = self.env["stock.warehouse"].search([("company_id", "=", self.company.id)], limit=1)
+        self.customer = self.env["res.partner"].create({"name": "Bench Customer"})
+        self.journal = self.env["account.journal"].search(
+            [("company_id", "=", self.company.id), ("type", "=", "bank")], limit=1
+        )
+        self.products = self.env["product.product"].create(
+            [
+                {
+                    "name": f"Bench product {index}",
+                    "type": "consu",
+                    "is_storable": True,
+                    "invoice_policy": "order",
+                    "list_price": 10.0 + index % 7,
+                    "taxes_id": [Command.clear()],
+                }
+                for index in range(max_lines)
+            ]
+        )
+        for product in self.products:
+            self.env["stock.quant"]._update_available_quantity(product, warehouse.lot_stock_id, 1_000_000)
+
+    def orders(self, count, lines, invoices=1, payments=1, deliveries=1):
+        from odoo import Command
+
+        env = self.env
+        orders = env["sale.order"].create(
+            [
+                {
+                    "partner_id": self.customer.id,
+                    "order_line": [
+                        # D units a line: each delivery delivers one of each.
+                        Command.create({"product_id": product.id, "product_uom_qty": deliveries})
+                        for product in self.products[:lines]
+                    ],
+                }
+                for _index in range(count)
+            ]
+        )
+        orders.action_confirm()
+        for _delivery in range(deliveries):
+            pickings = orders.picking_ids.filtered(lambda picking: picking.state not in ("done", "cancel"))
+            for move in pickings.move_ids:
+                move.quantity = 1
+            pickings.move_ids.picked = True
+            pickings.with_context(skip_backorder=True).button_validate()  # leaves a backorder but the last time
+        invoice_vals = []
+        for order in orders:
+            chunk = -(-lines // invoices)
+            for start in range(0, lines, chunk):
+                vals = order._prepare_invoice()
+                vals["invoice_line_ids"] = [
+                    Command.create(line._prepare_invoice_line()) for line in order.order_line[start : start + chunk]
+                ]
+                invoice_vals.append(vals)
+        moves = env["account.move"].create(invoice_vals)
+        moves.action_post()
+        for part in range(payments, 0, -1):
+            # Every part but the last pays an equal share of what is left; one payment per invoice.
+            for move in moves:
+                amount = move.currency_id.round(move.amount_residual / part)
+                env["account.payment.register"].with_context(active_model="account.move", active_ids=move.ids).create(
+                    {"journal_id": self.journal.id, "amount": amount}
+                )._create_payments()
+        if any(move.payment_state != "paid" for move in moves):
+            raise RuntimeError("the bench orders should be paid")
+        return orders.with_env(self.measure_env)
+
+
+def measure(env, func, state=False):
+    """Wall time and queries of func, from a cold record cache to what a commit would write; rolled
+    back after."""
+    cr = env.cr
+    with contextlib.closing(cr.savepoint()):
+        env.invalidate_all()
+        cr.precommit.clear()
+        start_queries, start = cr.sql_log_count, time.perf_counter()
+        func()
+        env.flush_all()
+        cr.precommit.run()  # tracking values and the like, written when the request commits
+        env.flush_all()
+        elapsed, queries = time.perf_counter() - start, cr.sql_log_count - start_queries
+        return elapsed, queries, end_state(env) if state else None
+
+
+def end_state(env):
+    """What both ways of cancelling must agree on, to check that the comparison is fair."""
+    orders = env["sale.order"].search([("state", "=", "cancel")])
+    moves = orders.invoice_ids
+    returns = orders.picking_ids.filtered(lambda picking: picking.return_id)
+    return (
+        len(orders),
+        sorted(moves.mapped("payment_state")),
+        len(moves.filtered(lambda move: move.move_type == "out_refund")),
+        len(returns.filtered(lambda picking: picking.state == "done")),
+        sum(orders.order_line.mapped("qty_delivered")),
+    )
+
+
+def compare(env, orders, cancel_by_hand):
+    """(a) the wizard, (b) the standard operations, each rolled back, on the same orders."""
+
+    def wizard():
+        env["sale.order.cancel.reconciled"].with_context(active_model="sale.order", active_ids=orders.ids).create(
+            {"stock_action": "return_validate"}
+        ).action_confirm()
+
+    a_time, a_queries, a_state = measure(env, wizard, state=True)
+    b_time, b_queries, b_state = measure(env, lambda: cancel_by_hand(orders), state=True)
+    if a_state != b_state:
+        print(f"  ! different end states: wizard {a_state}, by hand {b_state}")
+    return a_time, a_queries, b_time, b_queries
+
+
+def ratio(numerator, denominator):
+    return f"{numerator / denominator:.2f}" if denominator else "-"
+
+
+def print_scaling(title, unit, rows):
+    print(f"\n{title}")
+    header = (
+        f"{unit:>7} | {'a time s':>9} {'a queries':>9} | {'b time s':>9} {'b queries':>9} | {'a/b time':>8} "
+        f"{'a/b qry':>7} | {'a time x':>8} {'a qry x':>7} {'b time x':>8} {'b qry x':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    previous = None
+    for size, (a_time, a_queries, b_time, b_queries) in rows:
+        growth = ["", "", "", ""]
+        if previous:
+            p_a_time, p_a_queries, p_b_time, p_b_queries = previous
+            growth = [
+                ratio(a_time, p_a_time),
+                ratio(a_queries, p_a_queries),
+                ratio(b_time, p_b_time),
+                ratio(b_queries, p_b_queries),
+            ]
+        print(
+            f"{size:>7} | {a_time:>9.2f} {a_queries:>9} | {b_time:>9.2f} {b_queries:>9} | "
+            f"{ratio(a_time, b_time):>8} {ratio(a_queries, b_queries):>7} | "
+            f"{growth[0]:>8} {growth[1]:>7} {growth[2]:>8} {growth[3]:>7}"
+        )
+        previous = (a_time, a_queries, b_time, b_queries)
+    print(f"(x columns: ratio to the previous {unit} size)")
+
+
+def run(env, args, sizes, cancel_by_hand):
+    cr = env.cr
+    max_lines = max(args.lines, args.batch_lines, *sizes["lines"], sizes["plan"][0])
+    started = time.perf_counter()
+    builder = Builder(env, max_lines)
+
+    def built(*spec, **options):
+        start = time.perf_counter()
+        orders = builder.orders(*spec, **options)
+        env.flush_all()
+        print(f"  built {spec[0]} order(s) of {spec[1]} lines in {time.perf_counter() - start:.1f} s", flush=True)
+        return orders
+
+    # The first run of each kind fills the registry's caches (access rules, views, templates):
+    # done once here on a small order so that no measurement below pays for it.
+    with contextlib.closing(cr.savepoint()):
+        compare(env, builder.orders(1, 2), cancel_by_hand)
+
+    n, k, p, d = args.lines, min(args.invoices, args.lines), args.payments, args.deliveries
+    print(f"\nOne order: {n} lines, {k} invoices, {p} payment(s) each, {d} deliveries", flush=True)
+    with contextlib.closing(cr.savepoint()):
+        a_time, a_queries, b_time, b_queries = compare(env, built(1, n, k, p, d), cancel_by_hand)
+    print(f"{'':14} {'time s':>8} {'queries':>8}")
+    print(f"{'(a) wizard':14} {a_time:>8.2f} {a_queries:>8}")
+    print(f"{'(b) by hand':14} {b_time:>8.2f} {b_queries:>8}")
+    print(f"{'ratio a/b':14} {ratio(a_time, b_time):>8} {ratio(a_queries, b_queries):>8}")
+
+    rows = []
+    for lines in sizes["lines"]:
+        with contextlib.closing(cr.savepoint()):
+            rows.append((lines, compare(env, built(1, lines), cancel_by_hand)))
+    print_scaling("Scaling with lines: one order, 1 invoice, 1 payment, 1 delivery", "lines", rows)
+
+    rows = []
+    for count in sizes["batches"]:
+        with contextlib.closing(cr.savepoint()):
+            rows.append((count, compare(env, built(count, args.batch_lines), cancel_by_hand)))
+    print_scaling(f"Scaling with batches: orders of {args.batch_lines} lines, 1 invoice each", "orders", rows)
+
+    lines, invoices = sizes["plan"]
+    print(f"\nPlan of one order of {lines} lines, {invoices} invoices, 1 payment each (read only)", flush=True)
+    with contextlib.closing(cr.savepoint()):
+        order = built(1, lines, invoices)
+        wizard = env["sale.order.cancel.reconciled"].create({"order_ids": [(6, 0, order.ids)]})
+        print(f"{'':34} {'time s':>8} {'queries':>8}")
+        elapsed, queries, _state = measure(env, wizard.sudo()._prepare_plans)
+        print(f"{'_prepare_plans(), cold cache':34} {elapsed:>8.3f} {queries:>8}")
+        wizard.sudo()._prepare_plans()  # the record cache is now warm: what a second call costs
+        start_queries, start = cr.sql_log_count, time.perf_counter()
+        wizard.sudo()._prepare_plans()
+        elapsed, queries = time.perf_counter() - start, cr.sql_log_count - start_queries
+        print(f"{'_prepare_plans(), warm cache':34} {elapsed:>8.3f} {queries:>8}")
+        if "preview_html" in wizard._fields:
+            # The preview the wizard shows on opening (computed from the same plans).
+            elapsed, queries, _state = measure(env, lambda: wizard.preview_html)
+            print(f"{'preview_html, cold cache':34} {elapsed:>8.3f} {queries:>8}")
+    cr.rollback()
+    print(f"\nTotal {time.perf_counter() - started:.0f} s; nothing was committed.")
+
+
+def main():
+    args = parse_args()
+    dbname = args.db or create_database(args)
+    import odoo
+    from odoo import api
+    from odoo.tools import config
+
+    config.parse_config(["-c", args.conf, "-d", dbname, "--log-level=warn"])
+    registry = odoo.modules.registry.Registry(dbname)
+    cancel_by_hand = load_standard_path()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, odoo.SUPERUSER_ID, {})
+        if env["ir.module.module"].search([("name", "=", ADDON)]).state != "installed":
+            sys.exit(f"{ADDON} is not installed in {dbname}")
+        admin = env.ref("base.user_admin")
+        env = env(user=admin, context=admin.context_get())
+        cores = len(os.sched_getaffinity(0))
+        print(f"Database {dbname}, {cores} core(s), {'quick' if args.quick else 'full'} sizes; (a) the wizard")
+        print("(payments kept, returns validated), (b) the same by hand: unreconcile each match,")
+        print("_reverse_moves(cancel=True) per invoice, _action_cancel, stock.return.picking per delivery.")
+        try:
+            run(env, args, QUICK if args.quick else FULL, cancel_by_hand)
+        finally:
+            cr.rollback()
+    if not args.db:
+        print(f"Database {DEFAULT_DB} kept for a faster next run: --db {DEFAULT_DB}")
+
+
+if __name__ == "__main__":
+    main()
