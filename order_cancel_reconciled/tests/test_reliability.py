@@ -11,11 +11,12 @@ from .common import CancelReconciledCommon
 from .standard_path import cancel_by_hand
 
 # How many more queries the wizard may need for an order of 20 lines than for one of 2 lines, on
-# top of what the standard operations themselves need more (measured in the same test). The
-# engine's own work per order (plan, checks, log lines, chatter) reads and writes in batches, so
-# a line added to the order adds no query of its own; the slack absorbs prefetching and cache
-# effects that vary by a few queries from one run to the next, and stays well below one query per
-# added line (18), which is what a per-line read or write would cost.
+# top of what the standard operations themselves need more (measured in the same test, on the same
+# kind of orders). The engine's own work (plan, checks, log lines, chatter) reads and writes in
+# batches, so an order line should add no query of its own: when the orders keep their
+# prefetching, the two growths are equal. The slack leaves room for a step that costs a few
+# queries more on a bigger order, and stays at half a query per added line: one query per line
+# (18 here), what a read or write line by line costs, fails.
 WIZARD_GROWTH_SLACK = 9
 # The plan only reads, through prefetching (up to 1000 records a query): 2 or 20 lines cost the
 # same queries; the slack allows for a cache that is warm for one measurement and not the other.
@@ -87,23 +88,13 @@ class TestReliability(CancelReconciledCommon):
         snapshot = self.snapshot(orders)
         lines = orders.invoice_ids.line_ids.filtered(lambda line: line.account_id.account_type == "asset_receivable")
         quants = self.env["stock.quant"].search([("product_id", "in", self.products.ids)])
-        messages_domain = [
-            "|",
-            "&",
-            ("model", "=", "sale.order"),
-            ("res_id", "in", orders.ids),
-            "&",
-            ("model", "=", "account.move"),
-            ("res_id", "in", orders.invoice_ids.ids),
-        ]
         snapshot.update(
             invoice_matches=sorted((lines.matched_debit_ids | lines.matched_credit_ids).ids),
-            payment_states=orders.invoice_ids.mapped("payment_state"),
             quants=sorted((q.product_id.id, q.location_id.id, q.quantity, q.reserved_quantity) for q in quants),
             account_payments=self.env["account.payment"].search_count([]),
             stock_moves=self.env["stock.move"].search_count([]),
             log_lines=self.env["sale.order.cancel.reconciled.log.line"].search_count([]),
-            messages=self.env["mail.message"].search_count(messages_domain),
+            messages=self.env["mail.message"].search_count([]),
             mails=self.env["mail.mail"].search_count([]),
         )
         return snapshot
