@@ -48,10 +48,10 @@ class SaleOrderCancelReconciledLog(models.Model):
     date = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now)
     reason_id = fields.Many2one("sale.order.cancel.reconciled.reason", readonly=True, ondelete="restrict")
     note = fields.Text(readonly=True)
-    invoice_action = fields.Selection(INVOICE_ACTIONS, required=True, readonly=True)
-    payment_action = fields.Selection(PAYMENT_ACTIONS, required=True, readonly=True)
-    stock_action = fields.Selection(STOCK_ACTIONS, required=True, readonly=True)
-    notify_customer = fields.Boolean(readonly=True)
+    invoice_action = fields.Selection(INVOICE_ACTIONS, string="Invoices", required=True, readonly=True)
+    payment_action = fields.Selection(PAYMENT_ACTIONS, string="Payments", required=True, readonly=True)
+    stock_action = fields.Selection(STOCK_ACTIONS, string="Delivered Goods", required=True, readonly=True)
+    notify_customer = fields.Boolean(string="Customer Notified", readonly=True)
     state = fields.Selection(
         [("to_review", "To review"), ("reviewed", "Reviewed")],
         default="to_review",

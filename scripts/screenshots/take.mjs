@@ -1,0 +1,53 @@
+// Screenshots for the Apps page, taken from the demo server (`make demo`, admin / admin):
+// the wizard's preview and the log it leaves, and the addon's page in Apps (docs/apps_page.png).
+// Usage: npm install && node take.mjs [URL] [ORDER SEARCH]. Needs Debian's chromium.
+import { chromium } from "playwright-core";
+
+const base = process.argv[2] || "http://localhost:8069";
+const orderSearch = process.argv[3] || "paid and delivered";
+const out = new URL("../../order_cancel_reconciled/static/description/", import.meta.url).pathname;
+
+const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+});
+const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+await page.goto(`${base}/web/login`);
+await page.fill("input[name=login]", "admin");
+await page.fill("input[name=password]", "admin");
+await Promise.all([page.waitForURL(/\/odoo/), page.click("button[type=submit]")]);
+
+await page.goto(`${base}/odoo/action-sale.action_orders`);
+// The order search also looks in the customer reference, where the demo names its scenarios.
+await page.fill(".o_searchview_input", orderSearch);
+await page.keyboard.press("Enter");
+await page.waitForTimeout(1000);
+await page.click(".o_data_row td[name=name]");
+await page.click("button[name=action_cancel_reconciled]");
+await page.waitForSelector(".modal .o_cancel_reconciled_preview li");
+await page.click(".modal .o_field_widget[name=payment_action] input[data-value=refund]");
+await page.waitForSelector(".modal .o_cancel_reconciled_preview:has-text('refunded to the customer')");
+await page.screenshot({ path: `${out}/screenshot_wizard.png` });
+await page.click(".modal button[name=action_confirm]");
+await page.locator(".modal .modal-footer button.btn-primary:visible", { hasText: "Ok" }).click();
+await page.waitForSelector(".o_form_view .o_field_widget[name=name]:has-text('Cancellation of')");
+await page.waitForTimeout(500);
+await page.screenshot({ path: `${out}/screenshot_log.png` });
+
+// The addon's page in Apps, as an administrator sees it before installing.
+await page.goto(`${base}/odoo/action-base.open_module_tree`);
+await page.waitForSelector(".o_kanban_record");
+// An addon, not an app: drop the default "Apps" filter as an administrator does.
+await page.click(".o_searchview_facet .o_facet_remove");
+await page.fill(".o_searchview_input", "Cancel Reconciled");
+await page.keyboard.press("Enter");
+await page.waitForTimeout(1500);
+const card = page.locator(".o_kanban_record", { hasText: "Cancel Reconciled Sale Orders" }).first();
+await card.hover();
+await card.locator(".dropdown-toggle, .o-dropdown, [title='Dropdown menu']").first().click();
+await page.locator(".dropdown-item, .o-dropdown-item", { hasText: "Module Info" }).first().click();
+await page.waitForSelector(".o_form_view");
+await page.waitForTimeout(2000);
+await page.screenshot({ path: new URL("../../docs/apps_page.png", import.meta.url).pathname, fullPage: true });
+await browser.close();
+console.log(`Screenshots written to ${out} and docs/apps_page.png`);
