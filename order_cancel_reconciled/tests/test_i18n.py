@@ -1,0 +1,87 @@
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import CancelReconciledCommon
+
+
+@tagged("post_install", "-at_install")
+class TestI18n(CancelReconciledCommon):
+    """A Chinese or French user sees the wizard and its refusals in their language."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for code in ("zh_CN", "fr_FR"):
+            cls.env["res.lang"]._activate_lang(code)
+        # fr_FR reads i18n/fr.po, the base language's file.
+        cls.env["ir.module.module"]._load_module_terms(["order_cancel_reconciled"], ["zh_CN", "fr_FR"], overwrite=True)
+
+    def open_wizard(self, orders, lang):
+        """The wizard as the Cancel Reconciled Orders action opens it, for a user of that language."""
+        return (
+            self.env["sale.order.cancel.reconciled"]
+            .with_context(lang=lang, active_model="sale.order", active_ids=orders.ids)
+            .create({})
+        )
+
+    def test_wizard_options_in_chinese(self):
+        fields = (
+            self.env["sale.order.cancel.reconciled"]
+            .with_context(lang="zh_CN")
+            .fields_get(["invoice_action", "payment_action", "stock_action"], ["string", "selection"])
+        )
+        self.assertEqual(
+            fields,
+            {
+                "invoice_action": {
+                    "string": "发票",
+                    "selection": [("reverse", "用贷项通知单冲销"), ("cancel", "重置为草稿并取消")],
+                },
+                "payment_action": {
+                    "string": "付款",
+                    "selection": [("keep", "保留为客户贷方余额"), ("cancel", "取消付款"), ("refund", "退款给客户")],
+                },
+                "stock_action": {
+                    "string": "已交货商品",
+                    "selection": [
+                        ("return", "准备退货"),
+                        ("return_validate", "退货并立即验证"),
+                        ("none", "保持交货单不变"),
+                    ],
+                },
+            },
+        )
+
+    def test_wizard_form_in_chinese(self):
+        arch = (
+            self.env["sale.order.cancel.reconciled"]
+            .with_context(lang="zh_CN")
+            .get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+        self.assertIn('string="取消订单"', arch, "the confirm button")
+        self.assertIn('confirm="确定要取消这些订单及其付款、发票和交货吗？此操作无法撤销。"', arch)
+        self.assertIn('string="将执行的操作"', arch, "the preview's title")
+        self.assertNotIn("Cancel Orders", arch)
+
+    def test_refusal_in_chinese(self):
+        quotation = self.create_order(confirm=False)
+        wizard = self.open_wizard(quotation, "zh_CN")
+        with self.assertRaises(UserError) as refusal:
+            wizard.action_confirm()
+        self.assertEqual(refusal.exception.args[0], f"{quotation.name} 是报价单：请使用标准的“取消”按钮取消。")
+        self.assertEqual(quotation.state, "draft")
+
+    def test_refusal_and_options_in_french(self):
+        quotation = self.create_order(confirm=False)
+        wizard = self.open_wizard(quotation, "fr_FR")
+        with self.assertRaises(UserError) as refusal:
+            wizard.action_confirm()
+        self.assertEqual(
+            refusal.exception.args[0], f"{quotation.name} est un devis : annulez-le avec le bouton Annuler standard."
+        )
+        invoice_action = wizard.fields_get(["invoice_action"], ["string", "selection"])["invoice_action"]
+        self.assertEqual(invoice_action["string"], "Factures")
+        self.assertEqual(
+            invoice_action["selection"],
+            [("reverse", "Extourner par un avoir"), ("cancel", "Remettre en brouillon et annuler")],
+        )
