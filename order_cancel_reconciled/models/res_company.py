@@ -6,6 +6,8 @@ from .sale_order_cancel_reconciled_log import INVOICE_ACTIONS, PAYMENT_ACTIONS, 
 class ResCompany(models.Model):
     _inherit = "res.company"
 
-    cancel_reconciled_invoice_action = fields.Selection(INVOICE_ACTIONS, default="reverse")
-    cancel_reconciled_payment_action = fields.Selection(PAYMENT_ACTIONS, default="keep")
-    cancel_reconciled_stock_action = fields.Selection(STOCK_ACTIONS, default="return")
+    cancel_reconciled_invoice_action = fields.Selection(
+        INVOICE_ACTIONS, string="Invoices of Cancelled Orders", default="reverse"
+    )
+    cancel_reconciled_payment_action = fields.Selection(PAYMENT_ACTIONS, string="Freed Payments", default="keep")
+    cancel_reconciled_stock_action = fields.Selection(STOCK_ACTIONS, string="Delivered Goods", default="return")

@@ -107,8 +107,9 @@ class SaleOrder(models.Model):
         members = self.env.ref(GROUP_XMLID).sudo().users.filtered(lambda user: not user.share and user.active)
         raise UserError(
             self.env._(
-                "%(orders)s has posted invoices: cancelling it must also undo its payments, invoices and "
-                "deliveries. Only members of “Cancel reconciled orders” can do this: ask %(members)s.",
+                "Orders with posted invoices (%(orders)s): cancelling them must also undo their payments, "
+                "invoices and deliveries. Only members of “Cancel reconciled orders” can do this. Who to ask: "
+                "%(members)s.",
                 orders=", ".join(with_invoices.mapped("name")),
                 members=", ".join(members[:5].mapped("name")) or self.env._("your administrator"),
             )

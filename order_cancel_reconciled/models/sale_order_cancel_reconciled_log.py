@@ -61,25 +61,32 @@ class SaleOrderCancelReconciledLog(models.Model):
     )
     reviewer_id = fields.Many2one("res.users", readonly=True, copy=False, tracking=True)
     review_date = fields.Datetime(readonly=True, copy=False)
-    line_ids = fields.One2many("sale.order.cancel.reconciled.log.line", "log_id", readonly=True)
+    line_ids = fields.One2many("sale.order.cancel.reconciled.log.line", "log_id", string="Effects", readonly=True)
     unreconcile_line_ids = fields.One2many(
-        "sale.order.cancel.reconciled.log.line", "log_id", domain=[("kind", "=", "unreconcile")], readonly=True
+        "sale.order.cancel.reconciled.log.line",
+        "log_id",
+        string="Unreconciled Payments",
+        domain=[("kind", "=", "unreconcile")],
+        readonly=True,
     )
     invoice_line_ids = fields.One2many(
         "sale.order.cancel.reconciled.log.line",
         "log_id",
+        string="Invoices Reversed or Cancelled",
         domain=[("kind", "in", ("credit_note", "invoice_cancel"))],
         readonly=True,
     )
     payment_line_ids = fields.One2many(
         "sale.order.cancel.reconciled.log.line",
         "log_id",
+        string="Payments Cancelled or Refunded",
         domain=[("kind", "in", ("payment_cancel", "payment_refund"))],
         readonly=True,
     )
     picking_line_ids = fields.One2many(
         "sale.order.cancel.reconciled.log.line",
         "log_id",
+        string="Transfers Cancelled or Returned",
         domain=[("kind", "in", ("picking_cancel", "picking_return"))],
         readonly=True,
     )
@@ -175,4 +182,4 @@ class SaleOrderCancelReconciledLogLine(models.Model):
     result_picking_id = fields.Many2one("stock.picking", string="Return", ondelete="set null")
     product_id = fields.Many2one("product.product", ondelete="set null")
     quantity = fields.Float(digits="Product Unit of Measure")
-    uom_id = fields.Many2one("uom.uom", ondelete="set null")
+    uom_id = fields.Many2one("uom.uom", string="Unit of Measure", ondelete="set null")

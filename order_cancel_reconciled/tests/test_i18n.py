@@ -85,3 +85,13 @@ class TestI18n(CancelReconciledCommon):
             invoice_action["selection"],
             [("reverse", "Extourner par un avoir"), ("cancel", "Remettre en brouillon et annuler")],
         )
+
+    def test_customer_message_in_the_customers_language(self):
+        """The reason is written in the customer's language, not the user's (a bug of 18.0.1.1.0)."""
+        order = self.paid_delivered_order()[0]
+        self.customer.lang = "zh_CN"
+        wizard = self.open_wizard(order, "en_US")
+        wizard.reason_id = self.env.ref("order_cancel_reconciled.reason_damaged")
+        wizard.notify_customer = True
+        self.assertIn("商品损坏或有缺陷", str(wizard.mail_body))
+        self.assertNotIn("Goods damaged", str(wizard.mail_body))

@@ -204,7 +204,8 @@ class TestReliability(CancelReconciledCommon):
             result = original(wizard, order, plan, log)
             if fail_on is None or order == fail_on:
                 changed[step] = self.full_snapshot(orders) != before
-                raise UserError(f"injected failure after {step}")
+                message = f"injected failure after {step}"
+                raise UserError(message)
             return result
 
         return failing

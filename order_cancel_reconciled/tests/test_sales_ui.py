@@ -44,7 +44,9 @@ class TestSalesUi(CancelReconciledCommon):
 
     def test_standard_cancel_tells_non_members_who_can(self):
         salesman = new_test_user(self.env, "ui_salesman", groups="sales_team.group_sale_salesman_all_leads")
-        with self.assertRaisesRegex(UserError, "Only members of “Cancel reconciled orders” can do this: ask .*"):
+        with self.assertRaisesRegex(
+            UserError, "Only members of “Cancel reconciled orders” can do this. Who to ask: .+"
+        ):
             self.paid.with_user(salesman).action_cancel()
         self.assertEqual(self.paid.state, "sale")
 

@@ -46,7 +46,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
         string="Message", compute="_compute_mail", store=True, readonly=False, compute_sudo=True, sanitize_style=True
     )
     preview_html = fields.Html(string="What Will Happen", compute="_compute_preview", sanitize=False)
-    is_blocked = fields.Boolean(compute="_compute_preview")
+    is_blocked = fields.Boolean(string="Blocked", compute="_compute_preview")
 
     @api.model
     def _default_option(self, option):
@@ -132,9 +132,11 @@ class SaleOrderCancelReconciled(models.TransientModel):
 
     def _render_customer_message(self, order):
         template = self.env.ref("order_cancel_reconciled.mail_template_order_cancel_reconciled").sudo()
+        # The reason is part of the message: in the customer's language, like the rest of it.
+        lang = template._render_lang(order.ids)[order.id]
         template = template.with_context(
             cancel_reconciled_payment_action=self.payment_action,
-            cancel_reconciled_reason=self.reason_id.name,
+            cancel_reconciled_reason=self.reason_id.with_context(lang=lang).name,
         )
         return tuple(
             template._render_field(field, order.ids, compute_lang=True, options={"post_process": True})[order.id]
@@ -346,8 +348,8 @@ class SaleOrderCancelReconciled(models.TransientModel):
         except LockNotAvailable:
             raise UserError(
                 self.env._(
-                    "%s or its invoices are being changed by another user right now (a payment, an edit or "
-                    "another cancellation). Try again in a moment.",
+                    "These orders or their invoices are being changed by another user right now (a payment, an "
+                    "edit or another cancellation): %s. Try again in a moment.",
                     ", ".join(orders.mapped("name")),
                 )
             ) from None
@@ -373,7 +375,9 @@ class SaleOrderCancelReconciled(models.TransientModel):
         """A plan per order; an invoice shared by orders of the run is undone with the first."""
         plans = {}
         taken = self.env["account.move"]
-        for order in self.order_ids._origin:
+        # Orders with a prefetch set of their own: the wizard's order_ids leave the cache during
+        # the run, and orders read through them would then be fetched one at a time.
+        for order in self.order_ids._origin.with_prefetch():
             plans[order] = self._prepare_plan(order, taken)
             taken |= plans[order]["documents"] | plans[order]["draft_invoices"]
         return plans
@@ -488,7 +492,11 @@ class SaleOrderCancelReconciled(models.TransientModel):
         else:
             locks = move.company_id._get_violated_lock_dates(move.date, bool(move.line_ids.tax_ids), move.journal_id)
             if locks:
-                reason = _("its date %(date)s is before the lock date %(lock)s", date=move.date, lock=locks[-1][0])
+                reason = _(
+                    "its date %(date)s is before the lock date %(lock)s",
+                    date=format_date(self.env, move.date),
+                    lock=format_date(self.env, locks[-1][0]),
+                )
         if reason:
             raise UserError(
                 _(
@@ -526,7 +534,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
             elif payment.move_id.inalterable_hash:
                 reason = _("its journal entry is hash-protected (inalterable)")
             elif payment.company_id._get_violated_lock_dates(payment.date, False, payment.journal_id):
-                reason = _("its date %s is in a locked period", payment.date)
+                reason = _("its date %s is in a locked period", format_date(self.env, payment.date))
             if reason:
                 raise UserError(
                     _(
@@ -764,7 +772,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
         # The standard cancellation, without its wizard and whether or not the order is locked:
         # the user has confirmed in ours.
         # skip_activity: sale_stock would schedule "ordered quantity decreased" activities on the
-        # done deliveries, reading the order lines one by one; the returns made next say it all.
+        # done deliveries; the returns made next tell the warehouse what to do.
         order.with_context(skip_activity=True)._action_cancel()
 
     def _step_return_delivered_goods(self, order, plan, log):
