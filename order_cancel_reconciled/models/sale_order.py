@@ -1,7 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from .account_move import LOG_READERS
+from .sale_order_cancel_reconciled_log_mixin import LOG_READERS
 
 PAID_STATES = ("paid", "in_payment")
 GROUP_XMLID = "order_cancel_reconciled.group_cancel_reconciled"

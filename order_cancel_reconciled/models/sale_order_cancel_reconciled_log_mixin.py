@@ -1,0 +1,34 @@
+from odoo import fields, models
+from odoo.osv import expression
+
+LOG_READERS = "account.group_account_invoice,order_cancel_reconciled.group_cancel_reconciled"
+
+
+class SaleOrderCancelReconciledLogMixin(models.AbstractModel):
+    """Links a document to the cancellation logs whose lines name it (invoices, payments)."""
+
+    _name = "sale.order.cancel.reconciled.log.mixin"
+    _description = "Documents touched by a reconciled order cancellation"
+    # The log line fields that may point to a record of the inheriting model.
+    _cancel_reconciled_log_line_fields = ()
+
+    cancel_reconciled_log_ids = fields.Many2many(
+        "sale.order.cancel.reconciled.log",
+        string="Order Cancellation Logs",
+        compute="_compute_cancel_reconciled_log_ids",
+        groups=LOG_READERS,
+    )
+    cancel_reconciled_log_count = fields.Integer(compute="_compute_cancel_reconciled_log_ids", groups=LOG_READERS)
+
+    def _compute_cancel_reconciled_log_ids(self):
+        names = self._cancel_reconciled_log_line_fields
+        lines = self.env["sale.order.cancel.reconciled.log.line"].search(
+            expression.OR([[(name, "in", self.ids)] for name in names])
+        )
+        for record in self:
+            logs = lines.filtered(lambda line, record=record: any(line[name] == record for name in names)).log_id
+            record.cancel_reconciled_log_ids = logs
+            record.cancel_reconciled_log_count = len(logs)
+
+    def action_open_cancel_reconciled_logs(self):
+        return self.cancel_reconciled_log_ids._get_records_action(name=self.env._("Order Cancellation Logs"))
