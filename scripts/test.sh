@@ -26,7 +26,9 @@ odoo -d "$apps_db" -i sale_stock --stop-after-init --log-level=warn 2>&1 | tee -
 
 say "Running the tests"
 set +e
-"$PYTHON" -m pytest -p no:cacheprovider -rs --odoo-http \
+# Odoo logs its warnings and errors (pytest-odoo's default is critical only) straight to the
+# output (-s), where the ERROR check below reads them.
+"$PYTHON" -m pytest -p no:cacheprovider -rs -s --odoo-http --odoo-log-level=warn \
     --odoo-database="$db" --odoo-config="$ODOO_CONF" "$ADDON/tests" "$@" 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
 set -e
@@ -37,9 +39,14 @@ say "Checking two users on one order at once in $db (the tests above leave no da
 say "Checking the upgrade from the previous version in $upgrade_db"
 bash scripts/check_upgrade.sh "$upgrade_db" 2>&1 | tee -a "$log"
 
-if grep -E "^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) " "$log" >/dev/null; then
+# pytest-odoo imports Odoo's test framework before Odoo is in test mode, and Odoo logs that one
+# line as an ERROR (--test-enable would make Odoo run every installed module's own tests): it is
+# the only line left out of the check.
+errors=$(grep -E "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:,]+ [0-9]+ (ERROR|CRITICAL) " "$log" \
+    | grep -v "odoo.tests.common: Importing test framework, avoid importing from business modules" || true)
+if [ -n "$errors" ]; then
     echo "FAILED: Odoo logged errors during the run (see $log):" >&2
-    grep -E "^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) " "$log" | head -20 >&2
+    echo "$errors" | head -20 >&2
     exit 1
 fi
 if grep -E "^=+ .*[0-9]+ skipped" "$log" >/dev/null; then
