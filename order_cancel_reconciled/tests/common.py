@@ -94,6 +94,32 @@ class CancelReconciledCommon(AccountTestInvoicingCommon):
         return wizard._create_payments()
 
     @classmethod
+    def pay_together(cls, invoices):
+        """One payment for several invoices, as "Register Payment" with "Group Payments" does."""
+        return (
+            cls.env["account.payment.register"]
+            .with_context(active_model="account.move", active_ids=invoices.ids)
+            .create({"group_payment": True, "journal_id": cls.bank_journal.id})
+            ._create_payments()
+        )
+
+    @classmethod
+    def match_with_bank(cls, line, amount):
+        """A bank statement line of `amount` reconciled with `line`, as bank reconciliation does."""
+        statement_line = cls.env["account.bank.statement.line"].create(
+            {
+                "journal_id": cls.bank_journal.id,
+                "partner_id": cls.customer.id,
+                "amount": amount,
+                "payment_ref": line.move_id.name,
+            }
+        )
+        _liquidity, suspense, _other = statement_line._seek_for_lines()
+        suspense.account_id = line.account_id
+        (suspense | line).reconcile()
+        return statement_line
+
+    @classmethod
     def paid_delivered_order(cls, lines=None, **kwargs):
         order = cls.create_order(lines, **kwargs)
         cls.deliver(order)

@@ -83,12 +83,7 @@ class TestEngineAccounting(CancelReconciledCommon):
         order = self.create_order()
         other_order = self.create_order([(self.product_b, 2.0)])
         invoice, other_invoice = self.invoice(order), self.invoice(other_order)
-        wizard = (
-            self.env["account.payment.register"]
-            .with_context(active_model="account.move", active_ids=(invoice | other_invoice).ids)
-            .create({"group_payment": True, "journal_id": self.bank_journal.id})
-        )
-        payment = wizard._create_payments()
+        payment = self.pay_together(invoice | other_invoice)
         self.assertEqual(len(payment), 1)
         self.assertAlmostEqual(payment.amount, 300.0)
 
@@ -171,9 +166,7 @@ class TestEngineAccounting(CancelReconciledCommon):
         order = self.create_order()
         other_order = self.create_order([(self.product_b, 2.0)])
         invoice, other_invoice = self.invoice(order), self.invoice(other_order)
-        self.env["account.payment.register"].with_context(
-            active_model="account.move", active_ids=(invoice | other_invoice).ids
-        ).create({"group_payment": True, "journal_id": self.bank_journal.id})._create_payments()
+        self.pay_together(invoice | other_invoice)
 
         logs, _action = self.cancel(order, payment_action="refund")
 

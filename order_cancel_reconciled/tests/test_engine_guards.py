@@ -89,18 +89,8 @@ class TestEngineGuards(CancelReconciledCommon):
 
     def test_cancel_refused_for_payment_matched_with_bank_statement(self):
         order, invoice, payment = self.paid_delivered_order()
-        statement_line = self.env["account.bank.statement.line"].create(
-            {
-                "journal_id": self.bank_journal.id,
-                "partner_id": self.customer.id,
-                "amount": 200.0,
-                "payment_ref": payment.name,
-            }
-        )
-        _liquidity, suspense, _other = statement_line._seek_for_lines()
         outstanding = payment.move_id.line_ids.filtered(lambda line: line.account_id == payment.outstanding_account_id)
-        suspense.account_id = outstanding.account_id
-        (suspense | outstanding).reconcile()
+        self.match_with_bank(outstanding, 200.0)
         self.assert_refused(
             order, f"Payment {payment.name} .* matched with a bank statement line", payment_action="cancel"
         )
@@ -112,26 +102,13 @@ class TestEngineGuards(CancelReconciledCommon):
         order = self.create_order()
         other_order = self.create_order([(self.product_b, 2.0)])
         invoices = self.invoice(order) | self.invoice(other_order)
-        self.env["account.payment.register"].with_context(active_model="account.move", active_ids=invoices.ids).create(
-            {"group_payment": True, "journal_id": self.bank_journal.id}
-        )._create_payments()
+        self.pay_together(invoices)
         self.assert_refused(order, "it also pays", payment_action="cancel")
 
     def test_cancel_refused_for_bank_transaction_paying_the_invoice(self):
         order = self.create_order()
         invoice = self.invoice(order)
-        statement_line = self.env["account.bank.statement.line"].create(
-            {
-                "journal_id": self.bank_journal.id,
-                "partner_id": self.customer.id,
-                "amount": 200.0,
-                "payment_ref": invoice.name,
-            }
-        )
-        _liquidity, suspense, _other = statement_line._seek_for_lines()
-        receivable = invoice.line_ids.filtered(lambda line: line.account_id == self.receivable)
-        suspense.account_id = receivable.account_id
-        (suspense | receivable).reconcile()
+        self.match_with_bank(invoice.line_ids.filtered(lambda line: line.account_id == self.receivable), 200.0)
         self.assertEqual(invoice.payment_state, "paid")
         self.assert_refused(order, "is not a payment", payment_action="cancel")
         # Refunding it works: the refund goes out of the bank journal.

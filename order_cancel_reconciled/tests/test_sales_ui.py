@@ -91,9 +91,7 @@ class TestSalesUi(CancelReconciledCommon):
         other = self.create_order([(self.product_b, 1.0)])
         first = self.create_order()
         invoices = self.invoice(first) | self.invoice(other)
-        self.env["account.payment.register"].with_context(active_model="account.move", active_ids=invoices.ids).create(
-            {"group_payment": True, "journal_id": self.bank_journal.id}
-        )._create_payments()
+        self.pay_together(invoices)
         form = self.wizard_form(first)
         self.assertIn(f"it also pays {invoices[1].display_name}", str(form.preview_html))
 
