@@ -304,3 +304,19 @@ class TestEngineAccounting(CancelReconciledCommon):
         self.assertEqual(set(action["domain"][0][2]), set(logs.ids))
         self.assertAlmostEqual(self.receivable_balance(), 0.0)
         self.assertEqual(logs.order_id, orders)
+
+    def test_cancel_payment_in_foreign_currency_with_exchange_difference(self):
+        eur = self.setup_other_currency("EUR", rates=[("2024-01-01", 2.0), ("2024-02-01", 4.0)])
+        order = self.create_order(currency=eur)
+        order.order_line.price_unit = 100.0
+        invoice = order._create_invoices()
+        invoice.invoice_date = "2024-01-10"
+        invoice.action_post()
+        payment = self.pay(invoice, currency=eur, date=fields.Date.to_date("2024-02-10"))
+        self.assertTrue(invoice.line_ids.matched_credit_ids.exchange_move_id)
+
+        self.cancel(order, payment_action="cancel")
+
+        self.assertEqual(payment.state, "canceled")
+        self.assertEqual(invoice.payment_state, "reversed")
+        self.assertAlmostEqual(self.receivable_balance(), 0.0)

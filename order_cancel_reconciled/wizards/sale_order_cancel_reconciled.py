@@ -159,7 +159,6 @@ class SaleOrderCancelReconciled(models.TransientModel):
 
     def _prepare_preview(self, order, plan):
         """What the run will do to one order, in words, with what needs attention."""
-        _ = self.env._
         try:
             self._check_order(order, plan)
             error = False
