@@ -177,6 +177,13 @@ def counts(registry, order_id):
         }
 
 
+def check_refused_at_once(what, error, seconds, logged):
+    """What the second user must see when the lock refuses them: the message, at once, no ERROR."""
+    check(f"{what} is refused with the lock message", error and LOCKED in error, error)
+    check(f"the refusal comes at once (under {QUICK_SECONDS} s)", seconds < QUICK_SECONDS, f"{seconds:.1f} s")
+    check("the refused run writes no ERROR in the server log", not logged, "; ".join(logged))
+
+
 # -- the races ---------------------------------------------------------------------------------
 
 
@@ -186,13 +193,7 @@ def race_two_cancellations(registry, order_id):
     try:
         new_wizard(user_env(cr_a, "admin"), order_id).action_confirm()  # A runs, not committed yet
         error, seconds, logged = rpc(registry, confirm(wizard_b))
-        check(
-            "a second cancellation while the first runs is refused with the lock message",
-            error and LOCKED in error,
-            error,
-        )
-        check(f"the refusal comes at once (under {QUICK_SECONDS} s)", seconds < QUICK_SECONDS, f"{seconds:.1f} s")
-        check("the refused run writes no ERROR in the server log", not logged, "; ".join(logged))
+        check_refused_at_once("a second cancellation while the first runs", error, seconds, logged)
         cr_a.commit()
     finally:
         cr_a.close()
@@ -219,13 +220,7 @@ def race_payment_and_cancellation(registry, order_id, journal_id):
         register_payment(env_a, invoice, env_a["account.journal"].browse(journal_id), invoice.amount_residual)
         env_a.flush_all()  # A's payment is written, not committed
         error, seconds, logged = rpc(registry, confirm(wizard_b))
-        check(
-            "a cancellation while a payment is being registered is refused with the lock message",
-            error and LOCKED in error,
-            error,
-        )
-        check(f"the refusal comes at once (under {QUICK_SECONDS} s)", seconds < QUICK_SECONDS, f"{seconds:.1f} s")
-        check("the refused run writes no ERROR in the server log", not logged, "; ".join(logged))
+        check_refused_at_once("a cancellation while a payment is being registered", error, seconds, logged)
         cr_a.commit()
     finally:
         cr_a.close()

@@ -208,16 +208,21 @@ class TestEngineAccounting(CancelReconciledCommon):
         self.assertEqual(draft.state, "cancel")
         self.assertIn(draft, logs.line_ids.invoice_id)
 
-    def test_foreign_currency_with_exchange_difference(self):
+    def eur_order_invoiced_at_2_paid_at_4(self):
+        """200 EUR invoiced at 2 EUR/USD (100 USD), paid at 4 (50 USD): an exchange difference."""
         eur = self.setup_other_currency("EUR", rates=[("2024-01-01", 2.0), ("2024-02-01", 4.0)])
         order = self.create_order(currency=eur)
         order.order_line.price_unit = 100.0
         invoice = order._create_invoices()
         invoice.invoice_date = "2024-01-10"
         invoice.action_post()
+        payment = self.pay(invoice, currency=eur, date=fields.Date.to_date("2024-02-10"))
+        return eur, order, invoice, payment
+
+    def test_foreign_currency_with_exchange_difference(self):
+        eur, order, invoice, payment = self.eur_order_invoiced_at_2_paid_at_4()
         self.assertAlmostEqual(invoice.amount_total, 200.0)
         self.assertAlmostEqual(invoice.amount_total_signed, 100.0)
-        payment = self.pay(invoice, currency=eur, date=fields.Date.to_date("2024-02-10"))
         partial = invoice.line_ids.matched_credit_ids
         exchange_move = partial.exchange_move_id
         self.assertTrue(exchange_move, "paying at another rate books an exchange difference")
@@ -306,13 +311,7 @@ class TestEngineAccounting(CancelReconciledCommon):
         self.assertEqual(logs.order_id, orders)
 
     def test_cancel_payment_in_foreign_currency_with_exchange_difference(self):
-        eur = self.setup_other_currency("EUR", rates=[("2024-01-01", 2.0), ("2024-02-01", 4.0)])
-        order = self.create_order(currency=eur)
-        order.order_line.price_unit = 100.0
-        invoice = order._create_invoices()
-        invoice.invoice_date = "2024-01-10"
-        invoice.action_post()
-        payment = self.pay(invoice, currency=eur, date=fields.Date.to_date("2024-02-10"))
+        _eur, order, invoice, payment = self.eur_order_invoiced_at_2_paid_at_4()
         self.assertTrue(invoice.line_ids.matched_credit_ids.exchange_move_id)
 
         self.cancel(order, payment_action="cancel")
