@@ -34,7 +34,7 @@ at one, e.g.: git clone --depth 1 --branch 18.0 $ODOO_REPO_URL $ODOO_SRC"
 
 python_env() {
     local stamp="$VENV/.requirements.sha" sha
-    sha=$(cat requirements.txt requirements-dev.txt constraints-build.txt | sha256sum | cut -d' ' -f1)
+    sha=$(cat requirements.txt requirements-dev.txt requirements-oca.txt constraints-build.txt | sha256sum | cut -d' ' -f1)
     if [ ! -x "$PYTHON" ]; then
         local py
         py=$(command -v python3.11 || true)
@@ -47,6 +47,9 @@ python_env() {
         "$PYTHON" -m pip install -q --upgrade "pip<25" wheel
         PIP_CONSTRAINT="$ROOT/constraints-build.txt" \
             "$PYTHON" -m pip install -q -r requirements.txt -r requirements-dev.txt
+        say "Installing the OCA addons the tests use (requirements-oca.txt)"
+        "$PYTHON" -m pip install -q --no-deps -r requirements-oca.txt \
+            || die "Could not install the OCA addons of requirements-oca.txt from the package registry."
         echo "$sha" > "$stamp"
     fi
     # Odoo is not a package here: a .pth file makes the source tree importable.

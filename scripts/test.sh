@@ -17,8 +17,8 @@ cleanup() { for d in "$db" "$apps_db" "$upgrade_db"; do dropdb --if-exists "$d" 
 trap cleanup EXIT
 : > "$log"
 
-say "Installing $ADDON in a fresh database $db"
-odoo -d "$db" -i "$ADDON" --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
+say "Installing $ADDON (with $TEST_COMPANIONS) in a fresh database $db"
+odoo -d "$db" -i "$ADDON,$TEST_COMPANIONS" --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
 
 say "Checking the install and uninstall from the Apps menu in $apps_db"
 odoo -d "$apps_db" -i sale_stock --stop-after-init --log-level=warn 2>&1 | tee -a "$log"

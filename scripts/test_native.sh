@@ -9,7 +9,7 @@ db="ocr_native_$$"
 log="$LOCAL/test-native.log"
 trap 'dropdb --if-exists "$db" 2>/dev/null || true' EXIT
 say "Running the tests with odoo-bin --test-enable in $db"
-odoo -d "$db" -i "$ADDON" --test-enable --test-tags "/$ADDON" --stop-after-init --log-level=test 2>&1 | tee "$log"
+odoo -d "$db" -i "$ADDON,$TEST_COMPANIONS" --test-enable --test-tags "/$ADDON" --stop-after-init --log-level=test 2>&1 | tee "$log"
 if grep -E " (ERROR|CRITICAL) " "$log" >/dev/null; then
     echo "FAILED: errors in the test log ($log)." >&2
     exit 1

@@ -1,10 +1,18 @@
-from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo import Command, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from .sale_order_cancel_reconciled_log_mixin import LOG_READERS
 
 PAID_STATES = ("paid", "in_payment")
 GROUP_XMLID = "order_cancel_reconciled.group_cancel_reconciled"
+# Documented context keys. PLAIN_CANCEL_KEY: the caller knowingly wants Odoo's plain cancel of
+# orders with posted invoices (the engine's own cancel step uses it). FROM_BUTTON_KEY: set by the
+# views' Cancel buttons, so that a person is shown the way instead of an error for code.
+PLAIN_CANCEL_KEY = "order_cancel_reconciled_plain_cancel"
+FROM_BUTTON_KEY = "order_cancel_reconciled_from_button"
+MAX_IDS_IN_MESSAGE = 5
+# One request cancels at most this many orders: more is refused before anything is read.
+MAX_ORDERS = 10000
 
 
 class SaleOrder(models.Model):
@@ -94,25 +102,147 @@ class SaleOrder(models.Model):
             "context": {"default_order_ids": self.ids},
         }
 
-    def action_cancel(self):
-        # The standard Cancel would leave posted invoices paid and delivered goods out: orders
-        # with posted invoices go through our wizard, or are refused with who can do it.
-        with_invoices = self.filtered(
-            lambda order: order.state == "sale" and order.sudo()._get_cancel_reconciled_documents()
+    @api.returns("sale.order.cancel.reconciled.log")
+    def cancel_reconciled(
+        self,
+        invoice_action=None,
+        payment_action=None,
+        stock_action=None,
+        reason_id=None,
+        note=None,
+        notify_customer=False,
+    ):
+        """Cancel these orders with their payments, invoices and deliveries; return the logs.
+
+        The server-side API for code, automated and server actions and integrators: the same run
+        as the wizard's Confirm, all-or-nothing, checked as the real user (the group, record rules
+        and active companies). An option left out is the company's default.
+        """
+        if len(self) > MAX_ORDERS:
+            raise ValidationError(self.env._("At most %(max)s orders can be cancelled in one request.", max=MAX_ORDERS))
+        self._check_cancel_reconciled_access()
+        vals = {"order_ids": [Command.set(self.ids)], "note": note, "notify_customer": bool(notify_customer)}
+        options = {"invoice_action": invoice_action, "payment_action": payment_action, "stock_action": stock_action}
+        vals.update({name: value for name, value in options.items() if value is not None})
+        if reason_id:
+            vals["reason_id"] = reason_id
+        # The defaults are those of the orders' company, whichever company the caller works in.
+        company = self.company_id[:1] or self.env.company
+        wizard = self.env["sale.order.cancel.reconciled"].with_company(company).create(vals)
+        return wizard._run()
+
+    def action_cancel_reconciled_with_defaults(self):
+        """The sales list's server action: cancel the selected orders with the company defaults."""
+        logs = self.cancel_reconciled()
+        return self.env["sale.order.cancel.reconciled"]._action_open_logs(logs)
+
+    def _check_cancel_reconciled_access(self):
+        """Refuse, as the real user, anyone but a member, and orders they may not change.
+
+        One message for orders that do not exist and orders the user may not see, so that the
+        answer tells nothing about the ids of others.
+        """
+        if not self.env.su and not self.env.user.has_group(GROUP_XMLID):
+            raise AccessError(
+                self.env._(
+                    "Only members of the group “Cancel reconciled orders” may cancel orders whose "
+                    "invoices are posted or paid. Ask your administrator to add you to it."
+                )
+            )
+        self._check_orders_visible("write")
+
+    def _check_orders_visible(self, operation="read"):
+        """Refuse the whole request when one of these orders does not exist or the real user may
+        not read (or change) it, with record rules and the active companies. Code that elevated
+        itself with sudo() has chosen to see everything."""
+        if self.env.su:
+            refused = [order_id for order_id in self.ids if order_id not in set(self.exists().ids)]
+        else:
+            allowed = set(self.exists()._filtered_access(operation).ids)
+            refused = [order_id for order_id in self.ids if order_id not in allowed]
+        if refused:
+            raise AccessError(self._refused_orders_message(refused))
+
+    def _is_visible_to_user(self):
+        try:
+            self._check_orders_visible()
+        except AccessError:
+            return False
+        return True
+
+    @api.model
+    def _refused_orders_message(self, refused_ids):
+        shown = ", ".join(str(order_id) for order_id in refused_ids[:MAX_IDS_IN_MESSAGE])
+        if len(refused_ids) > MAX_IDS_IN_MESSAGE:
+            shown += self.env._(" and %s more", len(refused_ids) - MAX_IDS_IN_MESSAGE)
+        return self.env._(
+            "These sale orders do not exist or you may not access them (check the companies selected in the "
+            "company switcher): %s.",
+            shown,
         )
+
+    # ------------------------------------------------------------------------------------------
+    # The guard: every path that cancels a confirmed order with posted invoices
+    # ------------------------------------------------------------------------------------------
+
+    def _get_orders_needing_full_cancel(self):
+        """Confirmed orders with posted invoices: a plain cancel would leave those paid."""
+        return self.filtered(lambda order: order.state == "sale" and order.sudo()._get_cancel_reconciled_documents())
+
+    def action_cancel(self):
+        # The standard Cancel would leave posted invoices paid and delivered goods out. A button
+        # (its context says so) leads members to our wizard and tells others who can; code gets
+        # an error naming the API, never an action to display that it would silently drop.
+        if self.env.context.get(PLAIN_CANCEL_KEY):
+            return super().action_cancel()
+        with_invoices = self._get_orders_needing_full_cancel()
         if not with_invoices:
             return super().action_cancel()
+        if not self.env.context.get(FROM_BUTTON_KEY):
+            raise UserError(with_invoices._plain_cancel_refused_message())
         if self.env.user.has_group(GROUP_XMLID):
             return with_invoices.action_cancel_reconciled()
+        raise UserError(with_invoices._ask_a_member_message())
+
+    def _action_cancel(self):
+        if not self.env.context.get(PLAIN_CANCEL_KEY):
+            with_invoices = self._get_orders_needing_full_cancel()
+            if with_invoices:
+                raise UserError(with_invoices._plain_cancel_refused_message())
+        # Code below (sale_stock, our write guard) knows the check is done.
+        return super(SaleOrder, self.with_context(**{PLAIN_CANCEL_KEY: True}))._action_cancel()
+
+    def write(self, vals):
+        if vals.get("state") == "cancel" and not self.env.context.get(PLAIN_CANCEL_KEY):
+            with_invoices = self._get_orders_needing_full_cancel()
+            if with_invoices:
+                raise UserError(with_invoices._plain_cancel_refused_message())
+        return super().write(vals)
+
+    def _short_names(self):
+        names = ", ".join(self[:MAX_IDS_IN_MESSAGE].mapped("name"))
+        if len(self) > MAX_IDS_IN_MESSAGE:
+            names += self.env._(" and %s more", len(self) - MAX_IDS_IN_MESSAGE)
+        return names
+
+    def _plain_cancel_refused_message(self):
+        return self.env._(
+            "%(orders)s: confirmed with posted invoices. A plain cancel would leave the invoices posted and "
+            "paid and the goods delivered. Cancel them with sale.order.cancel_reconciled() (members of "
+            "“Cancel reconciled orders”), or, to cancel the orders alone knowingly, pass the context key "
+            "%(key)s=True.",
+            orders=self._short_names(),
+            key=PLAIN_CANCEL_KEY,
+        )
+
+    def _ask_a_member_message(self):
         members = self.env.ref(GROUP_XMLID).sudo().users.filtered(lambda user: not user.share and user.active)
-        raise UserError(
-            self.env._(
-                "Orders with posted invoices (%(orders)s): cancelling them must also undo their payments, "
-                "invoices and deliveries. Only members of “Cancel reconciled orders” can do this. Who to ask: "
-                "%(members)s.",
-                orders=", ".join(with_invoices.mapped("name")),
-                members=", ".join(members[:5].mapped("name")) or self.env._("your administrator"),
-            )
+        return self.env._(
+            "Orders with posted invoices (%(orders)s): cancelling them must also undo their payments, "
+            "invoices and deliveries. Only members of “Cancel reconciled orders” can do this. Who to ask: "
+            "%(members)s.",
+            orders=self._short_names(),
+            members=", ".join(members[:5].mapped("name")) or self.env._("your administrator"),
         )
 
     def _get_cancel_reconciled_documents(self):

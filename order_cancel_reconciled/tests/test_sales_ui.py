@@ -37,7 +37,7 @@ class TestSalesUi(CancelReconciledCommon):
             self.assertIn(f'name="{name}"', view.arch)
 
     def test_standard_cancel_leads_members_to_the_wizard(self):
-        action = self.paid.action_cancel()
+        action = self.paid.with_context(order_cancel_reconciled_from_button=True).action_cancel()
         self.assertEqual(action["res_model"], "sale.order.cancel.reconciled")
         self.assertEqual(action["context"]["default_order_ids"], self.paid.ids)
         self.assertEqual(self.paid.state, "sale")
@@ -47,7 +47,7 @@ class TestSalesUi(CancelReconciledCommon):
         with self.assertRaisesRegex(
             UserError, "Only members of “Cancel reconciled orders” can do this. Who to ask: .+"
         ):
-            self.paid.with_user(salesman).action_cancel()
+            self.paid.with_user(salesman).with_context(order_cancel_reconciled_from_button=True).action_cancel()
         self.assertEqual(self.paid.state, "sale")
 
     def test_standard_cancel_unchanged_without_posted_invoice(self):

@@ -7,10 +7,10 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, float_is_zero, format_date, formatLang
 
+from ..models.sale_order import MAX_IDS_IN_MESSAGE, MAX_ORDERS, PLAIN_CANCEL_KEY
 from ..models.sale_order_cancel_reconciled_log import INVOICE_ACTIONS, PAYMENT_ACTIONS, STOCK_ACTIONS
 
 RECEIVABLE_TYPES = ("asset_receivable", "liability_payable")
-GROUP_XMLID = "order_cancel_reconciled.group_cancel_reconciled"
 
 
 class SaleOrderCancelReconciled(models.TransientModel):
@@ -41,9 +41,12 @@ class SaleOrderCancelReconciled(models.TransientModel):
     reason_id = fields.Many2one("sale.order.cancel.reconciled.reason")
     note = fields.Text()
     notify_customer = fields.Boolean(string="Notify the Customer")
-    mail_subject = fields.Char(string="Subject", compute="_compute_mail", store=True, readonly=False, compute_sudo=True)
+    # Computed as the user: the message shows the order, so it is rendered only for orders they see.
+    mail_subject = fields.Char(
+        string="Subject", compute="_compute_mail", store=True, readonly=False, compute_sudo=False
+    )
     mail_body = fields.Html(
-        string="Message", compute="_compute_mail", store=True, readonly=False, compute_sudo=True, sanitize_style=True
+        string="Message", compute="_compute_mail", store=True, readonly=False, compute_sudo=False, sanitize_style=True
     )
     preview_html = fields.Html(string="What Will Happen", compute="_compute_preview", sanitize=False)
     is_blocked = fields.Boolean(string="Blocked", compute="_compute_preview")
@@ -65,6 +68,10 @@ class SaleOrderCancelReconciled(models.TransientModel):
         for vals in vals_list:
             self._check_input_vals(vals)
         return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_input_vals(vals)
+        return super().write(vals)
 
     @api.model
     def _check_input_vals(self, vals):
@@ -89,31 +96,51 @@ class SaleOrderCancelReconciled(models.TransientModel):
         if "order_ids" in vals:
             ids = self._ids_from_commands(vals["order_ids"])
             wrong = [value for value in ids if not self._is_record_id(value)]
-            valid = [value for value in ids if self._is_record_id(value)]
-            missing = set(valid) - set(self.env["sale.order"].browse(valid).exists().ids)
-            if wrong or missing:
+            if wrong:
                 raise ValidationError(
                     _(
-                        "order_ids must be ids of existing sale orders; these are not: %s.",
-                        sorted(map(str, [*wrong, *missing])),
+                        "order_ids must be ids of sale orders; these are not: %s.",
+                        ", ".join(repr(value) for value in wrong[:MAX_IDS_IN_MESSAGE]),
                     )
                 )
+            self.env["sale.order"].browse(ids)._check_orders_visible()
 
     @staticmethod
     def _is_record_id(value):
         return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
-    @staticmethod
-    def _ids_from_commands(commands):
-        """The ids a many2many value links: plain ids, or Command.set/link tuples."""
+    @api.model
+    def _ids_from_commands(self, commands):
+        """The ids a many2many value links: plain ids, or Command.set/link; nothing else.
+
+        A create or update command would change orders through the wizard, and a value that is not
+        a list is an integrator's mistake: both are refused, and so is an oversized request, before
+        anything is read.
+        """
+        _ = self.env._
+        if not isinstance(commands, (list, tuple)):
+            raise ValidationError(
+                _("order_ids must be a list of sale order ids or of link/set commands, not %r.", commands)
+            )
+        plain = [value for value in commands if not isinstance(value, (list, tuple))]
+        if plain and len(plain) != len(commands):
+            raise ValidationError(_("order_ids is either a list of ids or a list of commands, not both."))
         ids = []
-        for command in commands or []:
-            if isinstance(command, (list, tuple)) and command and command[0] == Command.SET:
-                ids += list(command[2] or [])
-            elif isinstance(command, (list, tuple)) and command and command[0] == Command.LINK:
+        for command in commands:
+            if isinstance(command, (list, tuple)) and len(command) == 3 and command[0] == Command.SET:
+                if not isinstance(command[2], (list, tuple)):
+                    raise ValidationError(_("order_ids: Command.set takes a list of ids."))
+                ids += list(command[2])
+            elif isinstance(command, (list, tuple)) and len(command) in (2, 3) and command[0] == Command.LINK:
                 ids.append(command[1])
-            elif not isinstance(command, (list, tuple)):
+            elif isinstance(command, (list, tuple)):
+                raise ValidationError(
+                    _("order_ids accepts sale order ids and link or set commands only, not %r.", tuple(command)[:2])
+                )
+            else:
                 ids.append(command)
+            if len(ids) > MAX_ORDERS:
+                raise ValidationError(_("At most %(max)s orders can be cancelled in one request.", max=MAX_ORDERS))
         return ids
 
     @api.depends("order_ids")
@@ -125,7 +152,9 @@ class SaleOrderCancelReconciled(models.TransientModel):
     def _compute_mail(self):
         for wizard in self:
             order = wizard.order_ids._origin
-            if wizard.notify_customer and len(order) == 1:
+            if order and not order._is_visible_to_user():
+                wizard.mail_subject = wizard.mail_body = False
+            elif wizard.notify_customer and len(order) == 1:
                 wizard.mail_subject, wizard.mail_body = wizard._render_customer_message(order)
             else:
                 wizard.mail_subject = wizard.mail_body = False
@@ -146,6 +175,16 @@ class SaleOrderCancelReconciled(models.TransientModel):
     @api.depends("order_ids", "invoice_action", "payment_action", "stock_action")
     def _compute_preview(self):
         for wizard in self:
+            try:
+                # The preview reads elevated: only after the user's own right to see the orders.
+                wizard.order_ids._origin._check_orders_visible()
+            except AccessError as refusal:
+                wizard.is_blocked = True
+                wizard.preview_html = self.env["ir.qweb"]._render(
+                    "order_cancel_reconciled.cancel_reconciled_preview",
+                    {"previews": [{"error": refusal.args[0]}], "wizard": wizard},
+                )
+                continue
             # Shown to members who may lack accounting and stock rights, like the run itself.
             wizard_sudo = wizard.sudo()
             plans = wizard_sudo._prepare_plans()
@@ -171,8 +210,15 @@ class SaleOrderCancelReconciled(models.TransientModel):
             "invoices": self._preview_invoices(plan),
             "pickings": self._preview_pickings(plan),
             "balance": self._preview_balance(order, plan),
-            "warnings": self._preview_warnings(plan),
+            "warnings": self._preview_order_warnings(order) + self._preview_warnings(plan),
         }
+
+    def _preview_order_warnings(self, order):
+        # Odoo's Cancel refuses locked orders; the full cancellation is a member's deliberate act
+        # and cancels them as they are, which the preview says.
+        if order.locked and order.state == "sale":
+            return [self.env._("%s is locked: it will be cancelled without being unlocked.", order.name)]
+        return []
 
     def _preview_payments(self, plan):
         documents = plan["documents"]
@@ -304,7 +350,17 @@ class SaleOrderCancelReconciled(models.TransientModel):
     def action_confirm(self):
         """Cancel the orders and everything that hangs on them; return an action on the logs."""
         self.ensure_one()
-        self._check_cancel_rights()
+        return self._action_open_logs(self._run())
+
+    def _run(self):
+        """The run shared by the wizard and ``sale.order.cancel_reconciled()``; returns the logs."""
+        self.ensure_one()
+        # The dialog is its creator's (record rule): another member may not confirm it.
+        self.check_access("write")
+        # Read without record rules so that an order the user may no longer see is refused
+        # below, not silently left out of the run.
+        orders = self.sudo().order_ids.with_env(self.env)
+        orders._check_cancel_reconciled_access()
         # Members need neither accounting nor stock rights: once the group and the right to
         # change these orders are checked as the real user, the run reads and acts elevated.
         # The real user stays env.uid, and so the author of the logs and messages.
@@ -317,17 +373,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
         with self.env.cr.savepoint():
             for order, plan in plans.items():
                 logs |= wizard._cancel_order(order, plan)
-        return self._action_open_logs(logs)
-
-    def _check_cancel_rights(self):
-        if not self.env.su and not self.env.user.has_group(GROUP_XMLID):
-            raise AccessError(
-                self.env._(
-                    "Only members of the group “Cancel reconciled orders” may cancel orders whose "
-                    "invoices are posted or paid. Ask your administrator to add you to it."
-                )
-            )
-        self.order_ids.check_access("write")
+        return logs
 
     def _lock_orders(self):
         """Take the orders and their invoices for this run, or fail at once if another run,
@@ -356,6 +402,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
         orders.invalidate_recordset()
         orders.invoice_ids.invalidate_recordset()
 
+    @api.model
     def _action_open_logs(self, logs):
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "order_cancel_reconciled.sale_order_cancel_reconciled_log_action"
@@ -772,7 +819,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
         # the user has confirmed in ours.
         # skip_activity: sale_stock would schedule "ordered quantity decreased" activities on the
         # done deliveries; the returns made next tell the warehouse what to do.
-        order.with_context(skip_activity=True)._action_cancel()
+        order.with_context(skip_activity=True, **{PLAIN_CANCEL_KEY: True})._action_cancel()
 
     def _step_return_delivered_goods(self, order, plan, log):
         if self.stock_action == "none":
