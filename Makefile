@@ -1,5 +1,5 @@
 # Developer entry points; see README.md.
-.PHONY: setup demo test test-native lint clean
+.PHONY: setup demo test test-native test-core lint clean
 
 setup:        ## install what is missing: system packages, Odoo 18.0 source, venv, PostgreSQL
 	bash scripts/setup.sh
@@ -12,6 +12,10 @@ test:         ## set up, run the addon's tests on a fresh database with pytest-o
 
 test-native:  ## the same tests with Odoo's own runner (odoo-bin --test-enable)
 	bash scripts/test_native.sh
+
+test-core:    ## Odoo's own sale, sale_stock, sale_management post-install tests without and with the addon
+	bash scripts/setup.sh
+	bash scripts/check_core_suites.sh
 
 lint:         ## ruff (lint + format) and pylint-odoo's mandatory checks, through pre-commit
 	bash scripts/setup.sh

@@ -4,6 +4,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from .sale_order_cancel_reconciled_log_mixin import LOG_READERS
 
 PAID_STATES = ("paid", "in_payment")
+RECONCILED_STATES = ("partial", *PAID_STATES)
 GROUP_XMLID = "order_cancel_reconciled.group_cancel_reconciled"
 # Documented context keys. PLAIN_CANCEL_KEY: the caller knowingly wants Odoo's plain cancel of
 # orders with posted invoices (the engine's own cancel step uses it). FROM_BUTTON_KEY: set by the
@@ -186,37 +187,55 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------------------------------------
 
     def _get_orders_needing_full_cancel(self):
-        """Confirmed orders with posted invoices: a plain cancel would leave those paid."""
+        """Confirmed orders with posted invoices: a person cancelling them is led to the full
+        cancellation (members) or told who can do it."""
         return self.filtered(lambda order: order.state == "sale" and order.sudo()._get_cancel_reconciled_documents())
+
+    def _get_orders_with_reconciled_invoices(self):
+        """Confirmed orders whose posted invoices are (partly) paid: cancelling them alone would
+        leave money matched with invoices of a cancelled order. Code may not do that.
+
+        Posted invoices with nothing matched are left to Odoo's plain cancel from code, as in
+        standard Odoo (and its own tests): they stay open for the accountant to reverse.
+        """
+        return self._get_orders_needing_full_cancel().filtered(
+            lambda order: any(
+                move.payment_state in RECONCILED_STATES for move in order.sudo()._get_cancel_reconciled_documents()
+            )
+        )
 
     def action_cancel(self):
         # The standard Cancel would leave posted invoices paid and delivered goods out. A button
-        # (its context says so) leads members to our wizard and tells others who can; code gets
-        # an error naming the API, never an action to display that it would silently drop.
+        # (its context says so) leads members to our wizard and tells others who can; code on
+        # orders with paid invoices gets an error naming the API, never an action to display
+        # that it would silently drop.
         if self.env.context.get(PLAIN_CANCEL_KEY):
+            return super().action_cancel()
+        if not self.env.context.get(FROM_BUTTON_KEY):
+            reconciled = self._get_orders_with_reconciled_invoices()
+            if reconciled:
+                raise UserError(reconciled._plain_cancel_refused_message())
             return super().action_cancel()
         with_invoices = self._get_orders_needing_full_cancel()
         if not with_invoices:
             return super().action_cancel()
-        if not self.env.context.get(FROM_BUTTON_KEY):
-            raise UserError(with_invoices._plain_cancel_refused_message())
         if self.env.user.has_group(GROUP_XMLID):
             return with_invoices.action_cancel_reconciled()
         raise UserError(with_invoices._ask_a_member_message())
 
     def _action_cancel(self):
         if not self.env.context.get(PLAIN_CANCEL_KEY):
-            with_invoices = self._get_orders_needing_full_cancel()
-            if with_invoices:
-                raise UserError(with_invoices._plain_cancel_refused_message())
+            reconciled = self._get_orders_with_reconciled_invoices()
+            if reconciled:
+                raise UserError(reconciled._plain_cancel_refused_message())
         # Code below (sale_stock, our write guard) knows the check is done.
         return super(SaleOrder, self.with_context(**{PLAIN_CANCEL_KEY: True}))._action_cancel()
 
     def write(self, vals):
         if vals.get("state") == "cancel" and not self.env.context.get(PLAIN_CANCEL_KEY):
-            with_invoices = self._get_orders_needing_full_cancel()
-            if with_invoices:
-                raise UserError(with_invoices._plain_cancel_refused_message())
+            reconciled = self._get_orders_with_reconciled_invoices()
+            if reconciled:
+                raise UserError(reconciled._plain_cancel_refused_message())
         return super().write(vals)
 
     def _short_names(self):
@@ -227,7 +246,7 @@ class SaleOrder(models.Model):
 
     def _plain_cancel_refused_message(self):
         return self.env._(
-            "%(orders)s: confirmed with posted invoices. A plain cancel would leave the invoices posted and "
+            "%(orders)s: confirmed with paid invoices. A plain cancel would leave the invoices posted and "
             "paid and the goods delivered. Cancel them with sale.order.cancel_reconciled() (members of "
             "“Cancel reconciled orders”), or, to cancel the orders alone knowingly, pass the context key "
             "%(key)s=True.",

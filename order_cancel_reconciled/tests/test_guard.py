@@ -131,6 +131,23 @@ class TestGuardOnEveryPath(CancelReconciledCommon):
         self.assertEqual(self.order.state, "cancel")
         self.assertEqual(self.invoice_.payment_state, self.env["account.move"]._get_invoice_in_payment_state())
 
+    def test_code_cancels_orders_with_unpaid_posted_invoices_as_odoo_does(self):
+        # Odoo's own tests (sale_stock's test_08_sale_return_qty_and_cancel) cancel such orders
+        # from code: only money matched with the invoices is guarded there.
+        order = self.create_order()
+        invoice = self.invoice(order)
+        order._action_cancel()
+        self.assertEqual(order.state, "cancel")
+        self.assertEqual(invoice.state, "posted")
+        partly_paid = self.create_order()
+        self.pay(self.invoice(partly_paid), amount=10.0)
+        self.assert_untouched(partly_paid, partly_paid._action_cancel, message=NAMES_THE_API)
+        # A person clicking Cancel is still led to the full cancellation.
+        unpaid = self.create_order()
+        self.invoice(unpaid)
+        action = unpaid.with_user(self.member).with_context(**FROM_BUTTON).action_cancel()
+        self.assertEqual(action["res_model"], "sale.order.cancel.reconciled")
+
     def test_orders_without_posted_invoices_cancel_as_before(self):
         not_invoiced = self.create_order()
         with_draft_invoice = self.create_order()
