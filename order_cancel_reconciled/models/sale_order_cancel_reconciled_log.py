@@ -23,6 +23,7 @@ LINE_KINDS = [
     ("invoice_cancel", "Cancelled invoice"),
     ("payment_cancel", "Cancelled payment"),
     ("payment_refund", "Refund payment"),
+    ("writeoff_reversal", "Discount or write-off reversed"),
     ("picking_cancel", "Cancelled transfer"),
     ("picking_return", "Return"),
 ]
@@ -80,7 +81,7 @@ class SaleOrderCancelReconciledLog(models.Model):
         "sale.order.cancel.reconciled.log.line",
         "log_id",
         string="Payments Cancelled or Refunded",
-        domain=[("kind", "in", ("payment_cancel", "payment_refund"))],
+        domain=[("kind", "in", ("payment_cancel", "payment_refund", "writeoff_reversal"))],
         readonly=True,
     )
     picking_line_ids = fields.One2many(

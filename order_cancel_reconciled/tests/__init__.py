@@ -7,3 +7,4 @@ from . import test_sales_ui
 from . import test_tours
 from . import test_i18n
 from . import test_guard
+from . import test_money

@@ -151,6 +151,72 @@ class CancelReconciledCommon(AccountTestInvoicingCommon):
         )
         return sum(lines.mapped("balance"))
 
+    def assert_books(self, partner, payment_action):
+        """The books of a customer all of whose orders were just cancelled, as an accountant checks
+        them: every entry balanced; every income, expense, discount and write-off account nets to
+        zero for the customer in each document's currency (exchange differences apart: they are
+        booked in their own journal and follow the rates); what the customer keeps as credit is
+        exactly the money received, and a refund pays back exactly that, currency by currency."""
+        self.env.flush_all()
+        company = self.env.company
+        currency = company.currency_id
+        for move, debit, credit in self.env["account.move.line"]._read_group(
+            [("company_id", "=", company.id), ("parent_state", "=", "posted")], ["move_id"], ["debit:sum", "credit:sum"]
+        ):
+            self.assertTrue(currency.is_zero(debit - credit), f"{move.display_name}: debit {debit} != credit {credit}")
+        partner_lines = [
+            ("partner_id", "=", partner.id),
+            ("company_id", "=", company.id),
+            ("parent_state", "=", "posted"),
+            ("journal_id", "!=", company.currency_exchange_journal_id.id),
+        ]
+        # In each document's own currency: a foreign-currency credit note booked at a later rate
+        # differs from its invoice in company currency, and the exchange difference says by how much.
+        for account, line_currency, amount in self.env["account.move.line"]._read_group(
+            [*partner_lines, ("account_id.internal_group", "in", ("income", "expense"))],
+            ["account_id", "currency_id"],
+            ["amount_currency:sum"],
+        ):
+            self.assertTrue(
+                line_currency.is_zero(amount),
+                f"{account.display_name} keeps {amount} {line_currency.name} for {partner.name}",
+            )
+
+        def money(payment_type):
+            """Per currency, what reached or left the bank: the payments' liquidity lines."""
+            totals = {}
+            payments = self.env["account.payment"].search(
+                [
+                    ("partner_id", "=", partner.id),
+                    ("payment_type", "=", payment_type),
+                    ("state", "in", ("in_process", "paid")),
+                ]
+            )
+            for payment in payments:
+                liquidity = payment._seek_for_lines()[0]
+                totals.setdefault(payment.currency_id, [0.0, 0.0])
+                totals[payment.currency_id][0] += abs(sum(liquidity.mapped("amount_currency")))
+                totals[payment.currency_id][1] += abs(sum(liquidity.mapped("balance")))
+            return totals
+
+        money_in, money_out = money("inbound"), money("outbound")
+        received = sum(company_amount for _amount, company_amount in money_in.values())
+        balance = self.receivable_balance(partner)
+        promised = -received if payment_action == "keep" else 0.0
+        self.assertFalse(
+            currency.compare_amounts(balance, promised),
+            f"{partner.name}'s receivable is {balance}, the option '{payment_action}' promises {promised}",
+        )
+        if payment_action == "refund":
+            self.assertEqual(set(money_out), set(money_in))
+            for pay_currency, (amount, _company_amount) in money_in.items():
+                self.assertFalse(
+                    pay_currency.compare_amounts(money_out[pay_currency][0], amount),
+                    f"refunded {money_out[pay_currency][0]} {pay_currency.name}, received {amount}",
+                )
+        else:
+            self.assertFalse(money_out, "nothing paid out")
+
     def on_hand(self, product):
         return product.with_context(warehouse_id=self.warehouse.id).qty_available
 

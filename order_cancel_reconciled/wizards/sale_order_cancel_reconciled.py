@@ -207,6 +207,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
             "order": order,
             "error": error,
             "payments": self._preview_payments(plan),
+            "writeoffs": self._preview_writeoffs(plan),
             "invoices": self._preview_invoices(plan),
             "pickings": self._preview_pickings(plan),
             "balance": self._preview_balance(order, plan),
@@ -219,6 +220,26 @@ class SaleOrderCancelReconciled(models.TransientModel):
         if order.locked and order.state == "sale":
             return [self.env._("%s is locked: it will be cancelled without being unlocked.", order.name)]
         return []
+
+    def _preview_writeoffs(self, plan):
+        """Per payment with discounts or write-offs: the money received and what is reversed."""
+        if self.payment_action == "cancel":
+            return []
+        rows = []
+        for share in plan["writeoffs"]:
+            currency = next(iter(share["freed"])).currency_id
+            writeoff = self._writeoff_total(share)
+            rows.append(
+                {
+                    "name": share["move"].origin_payment_id.display_name or share["move"].name,
+                    "money": currency.format(sum(share["freed"].values()) - writeoff),
+                    "writeoff": currency.format(abs(writeoff)),
+                    "accounts": ", ".join(
+                        dict.fromkeys(vals["line"].account_id.display_name for vals in share["lines"])
+                    ),
+                }
+            )
+        return rows
 
     def _preview_payments(self, plan):
         documents = plan["documents"]
@@ -304,6 +325,9 @@ class SaleOrderCancelReconciled(models.TransientModel):
             )
         )
         balance -= sum(plan["documents"].mapped("amount_total_signed"))
+        if self.payment_action == "keep":
+            # The reversed discounts and write-offs leave only the money received as credit.
+            balance += sum(vals["balance"] for share in plan["writeoffs"] for vals in share["lines"])
         if self.payment_action in ("cancel", "refund"):
             balance += sum(
                 match["amount_company"] * (1 if match["counterpart_line"].balance < 0 else -1)
@@ -440,6 +464,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
             "matches": matches,
             "external_matches": external,
             "payments": self._get_payments(external),
+            "writeoffs": self._get_writeoff_shares(external),
             "pending_pickings": pickings.filtered(lambda picking: picking.state not in ("done", "cancel")),
             "done_pickings": pickings.filtered(lambda picking: picking.state == "done" and not picking.return_id),
         }
@@ -478,6 +503,53 @@ class SaleOrderCancelReconciled(models.TransientModel):
         return self.env["account.payment"].union(
             *(match["counterpart_line"].move_id.origin_payment_id for match in matches)
         )
+
+    def _get_writeoff_lines(self, move):
+        """Lines of a payment or bank entry that settled documents without being money: early
+        payment discounts, write-offs, "mark as fully paid" differences. Other entries have none."""
+        if move.origin_payment_id:
+            _liquidity, _counterpart, writeoffs = move.origin_payment_id._seek_for_lines()
+        elif move.statement_line_id:
+            _liquidity, _suspense, writeoffs = move.statement_line_id._seek_for_lines()
+        else:
+            return self.env["account.move.line"]
+        return writeoffs.filtered(lambda line: line.account_id.account_type not in RECEIVABLE_TYPES)
+
+    def _get_writeoff_shares(self, matches):
+        """Per payment (or bank) entry, this order's share of its non-money lines.
+
+        The entry's receivable lines settled its documents for the money received plus those
+        lines. This order's share is the part of that total it frees, applied to each line and
+        rounded in its currency: the whole of it when the entry settled only this order.
+        """
+        freed = defaultdict(lambda: defaultdict(float))
+        for match in matches:
+            freed[match["counterpart_line"].move_id][match["counterpart_line"]] += match["amount"]
+        shares = []
+        for move, freed_by_line in freed.items():
+            writeoffs = self._get_writeoff_lines(move)
+            if not writeoffs:
+                continue
+            settled = sum(
+                abs(line.amount_currency) for line in move.line_ids if line.account_id.account_type in RECEIVABLE_TYPES
+            )
+            if not settled:
+                continue
+            ratio = min(sum(freed_by_line.values()) / settled, 1.0)
+            lines = [
+                {
+                    "line": line,
+                    "amount_currency": line.currency_id.round(line.amount_currency * ratio),
+                    "balance": line.company_currency_id.round(line.balance * ratio),
+                }
+                for line in writeoffs
+            ]
+            if all(
+                line.company_currency_id.is_zero(vals["balance"]) for line, vals in zip(writeoffs, lines, strict=True)
+            ):
+                continue
+            shares.append({"move": move, "freed": dict(freed_by_line), "lines": lines})
+        return shares
 
     # ------------------------------------------------------------------------------------------
     # Checks: refuse before anything changes
@@ -601,6 +673,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
         return [
             "_step_unreconcile_payments",
             "_step_settle_invoices",
+            "_step_reverse_writeoffs",
             "_step_handle_payments",
             "_step_cancel_pending_pickings",
             "_step_cancel_order",
@@ -711,15 +784,143 @@ class SaleOrderCancelReconciled(models.TransientModel):
             name = self.env._("%(invoice)s reversed by %(credit_note)s", invoice=move.name, credit_note=result.name)
         else:
             name = self.env._("%s cancelled", move.name or move.display_name)
+        # A credit note's amounts are its own (at its date's rate), not the invoice's.
+        posted = result or move
         return {
             "kind": kind,
             "name": name,
             "invoice_id": move.id,
             "result_move_id": result.id if result else False,
-            "amount": move.amount_total,
-            "currency_id": move.currency_id.id,
-            "amount_company": abs(move.amount_total_signed),
+            "amount": posted.amount_total,
+            "currency_id": posted.currency_id.id,
+            "amount_company": abs(posted.amount_total_signed),
             "date": result.date if result else move.date,
+        }
+
+    def _step_reverse_writeoffs(self, order, plan, log):
+        """Undo this order's share of discounts and write-offs booked in its payments' entries, so
+        that what stays open (credit, or refunded) is exactly the money received.
+
+        A cancelled payment takes its whole entry with it: nothing to undo then.
+        """
+        plan["writeoff_reversals"] = {}
+        if self.payment_action == "cancel":
+            return
+        vals_list = []
+        for share in plan["writeoffs"]:
+            reversal = self.env["account.move"].create(self._prepare_writeoff_reversal_vals(order, plan, share))
+            reversal.action_post()
+            receivables, writeoffs = self._split_receivable_lines(reversal.line_ids.sorted("id"))
+            for counterpart, receivable in zip(share["freed"], receivables, strict=True):
+                plan["writeoff_reversals"][counterpart] = receivable
+                # A discount (debit) is matched with the freed credit; an excess written off as
+                # income (credit) stays open beside it, and a refund pays both back.
+                if counterpart.balance * receivable.balance < 0:
+                    (counterpart | receivable).reconcile()
+            payment = share["move"].origin_payment_id
+            currency = share["lines"][0]["line"].currency_id
+            amount = sum(writeoffs.mapped("amount_currency"))
+            vals_list.append(
+                {
+                    "kind": "writeoff_reversal",
+                    "name": self.env._(
+                        "%(entry)s reverses %(amount)s of discounts and write-offs booked with %(payment)s",
+                        entry=reversal.name,
+                        amount=currency.format(abs(amount)),
+                        payment=payment.display_name or share["move"].name,
+                    ),
+                    "payment_id": payment.id,
+                    "counterpart_move_id": share["move"].id,
+                    "result_move_id": reversal.id,
+                    "amount": abs(amount),
+                    "currency_id": currency.id,
+                    "amount_company": abs(sum(writeoffs.mapped("balance"))),
+                    "date": reversal.date,
+                }
+            )
+        self._add_log_lines(log, vals_list)
+
+    @staticmethod
+    def _split_receivable_lines(lines):
+        receivables = lines.filtered(lambda line: line.account_id.account_type in RECEIVABLE_TYPES)
+        return receivables, lines - receivables
+
+    @staticmethod
+    def _money_sign(counterpart_line):
+        """1 for money received (a freed credit on the receivable), -1 for money paid out: the
+        money in a freed amount is that amount less this sign times the non-money share."""
+        return 1 if counterpart_line.balance < 0 else -1
+
+    def _writeoff_total(self, share):
+        """This order's share of an entry's non-money lines, signed as the money it is not."""
+        counterpart = next(iter(share["freed"]))
+        return self._money_sign(counterpart) * sum(vals["amount_currency"] for vals in share["lines"])
+
+    def _prepare_writeoff_reversal_vals(self, order, plan, share):
+        """An entry with the opposite of each share line, then one receivable line per freed line
+        of the payment entry carrying the total, split in proportion to what each line freed."""
+        move = share["move"]
+        journal = (
+            self.env["account.journal"].search(
+                [*self.env["account.journal"]._check_company_domain(order.company_id), ("type", "=", "general")],
+                limit=1,
+            )
+            or move.journal_id
+        )
+        line_vals = [
+            {
+                "name": self.env._(
+                    "Reversal for %(order)s: %(label)s", order=order.name, label=vals["line"].name or ""
+                ),
+                "account_id": vals["line"].account_id.id,
+                "partner_id": vals["line"].partner_id.id,
+                "currency_id": vals["line"].currency_id.id,
+                "amount_currency": -vals["amount_currency"],
+                "balance": -vals["balance"],
+                "analytic_distribution": vals["line"].analytic_distribution,
+            }
+            for vals in share["lines"]
+        ]
+        total_currency = sum(vals["amount_currency"] for vals in share["lines"])
+        total_balance = sum(vals["balance"] for vals in share["lines"])
+        freed_total = sum(share["freed"].values())
+        counterparts = list(share["freed"])
+        for index, counterpart in enumerate(counterparts):
+            if index == len(counterparts) - 1:
+                part_currency, part_balance = total_currency, total_balance
+            else:
+                ratio = share["freed"][counterpart] / freed_total
+                part_currency = counterpart.currency_id.round(total_currency * ratio)
+                part_balance = counterpart.company_currency_id.round(total_balance * ratio)
+            total_currency -= part_currency
+            total_balance -= part_balance
+            line_vals.append(
+                {
+                    "name": self.env._("Reversal for %s", order.name),
+                    "account_id": counterpart.account_id.id,
+                    "partner_id": counterpart.partner_id.id or order.partner_id.commercial_partner_id.id,
+                    "currency_id": counterpart.currency_id.id,
+                    "amount_currency": part_currency,
+                    "balance": part_balance,
+                }
+            )
+        date = (
+            plan["documents"][:1]._get_accounting_date(
+                fields.Date.context_today(self), plan["documents"][:1]._affect_tax_report()
+            )
+            if plan["documents"]
+            else fields.Date.context_today(self)
+        )
+        return {
+            "move_type": "entry",
+            "journal_id": journal.id,
+            "date": date,
+            "ref": self.env._(
+                "%(order)s cancelled: discounts and write-offs of %(payment)s reversed",
+                order=order.name,
+                payment=move.origin_payment_id.display_name or move.name,
+            ),
+            "line_ids": [Command.create(vals) for vals in line_vals],
         }
 
     def _step_handle_payments(self, order, plan, log):
@@ -751,6 +952,12 @@ class SaleOrderCancelReconciled(models.TransientModel):
             freed[match["counterpart_line"]] += match["amount"]
         vals_list = []
         for line, amount in freed.items():
+            # Only the money received goes back: the posted reversal of this order's share of the
+            # entry's discounts and write-offs tells how much of the freed amount was not money.
+            reversal_line = plan.get("writeoff_reversals", {}).get(line, self.env["account.move.line"])
+            amount = line.currency_id.round(
+                amount - self._money_sign(line) * sum(reversal_line.mapped("amount_currency"))
+            )
             if float_is_zero(amount, precision_rounding=line.currency_id.rounding):
                 continue
             refund = self.env["account.payment"].create(self._prepare_refund_payment_vals(order, line, amount))
@@ -758,7 +965,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
             refund_line = refund.move_id.line_ids.filtered(
                 lambda refund_line, line=line: refund_line.account_id == line.account_id
             )
-            (refund_line | line).reconcile()
+            (refund_line | line | reversal_line).filtered(lambda open_line: not open_line.reconciled).reconcile()
             vals_list.append(
                 {
                     "kind": "payment_refund",
@@ -771,7 +978,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
                     "payment_id": line.move_id.origin_payment_id.id,
                     "counterpart_move_id": line.move_id.id,
                     "result_payment_id": refund.id,
-                    "amount": amount,
+                    "amount": refund.amount,
                     "currency_id": line.currency_id.id,
                     "amount_company": abs(refund.amount_company_currency_signed),
                     "date": refund.date,
