@@ -351,6 +351,7 @@ class TestReliability(CancelReconciledCommon):
         )
         self.assertEqual(set(orders.mapped("state")), {"cancel"})
         self.assert_integrity(orders, self.promised_balance(payment_action, paid), partner)
+        self.assert_books(partner, payment_action)
         for product in orders.order_line.product_id:
             self.assertAlmostEqual(self.on_hand(product), 1000.0, msg="every delivered unit is back")
 

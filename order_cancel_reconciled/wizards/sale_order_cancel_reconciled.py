@@ -41,12 +41,9 @@ class SaleOrderCancelReconciled(models.TransientModel):
     reason_id = fields.Many2one("sale.order.cancel.reconciled.reason")
     note = fields.Text()
     notify_customer = fields.Boolean(string="Notify the Customer")
-    # Computed as the user: the message shows the order, so it is rendered only for orders they see.
-    mail_subject = fields.Char(
-        string="Subject", compute="_compute_mail", store=True, readonly=False, compute_sudo=False
-    )
+    mail_subject = fields.Char(string="Subject", compute="_compute_mail", store=True, readonly=False, compute_sudo=True)
     mail_body = fields.Html(
-        string="Message", compute="_compute_mail", store=True, readonly=False, compute_sudo=False, sanitize_style=True
+        string="Message", compute="_compute_mail", store=True, readonly=False, compute_sudo=True, sanitize_style=True
     )
     preview_html = fields.Html(string="What Will Happen", compute="_compute_preview", sanitize=False)
     is_blocked = fields.Boolean(string="Blocked", compute="_compute_preview")
@@ -152,7 +149,10 @@ class SaleOrderCancelReconciled(models.TransientModel):
     def _compute_mail(self):
         for wizard in self:
             order = wizard.order_ids._origin
-            if order and not order._is_visible_to_user():
+            # Computed elevated (it may be recomputed while another user flushes): the message
+            # shows the order, so it is rendered only when the dialog's owner may see it.
+            owner = wizard.create_uid or self.env.user
+            if order and not order.with_user(owner)._is_visible_to_user():
                 wizard.mail_subject = wizard.mail_body = False
             elif wizard.notify_customer and len(order) == 1:
                 wizard.mail_subject, wizard.mail_body = wizard._render_customer_message(order)
