@@ -217,6 +217,9 @@ class CancelReconciledCommon(AccountTestInvoicingCommon):
         )
         for document in [*payments, *statement_lines]:
             liquidity = document._seek_for_lines()[0]
+            matched = liquidity.matched_debit_ids.debit_move_id | liquidity.matched_credit_ids.credit_move_id
+            if matched.move_id.statement_line_id:
+                continue  # a payment the bank statement confirms: its money is counted there
             net[liquidity.currency_id[:1] or currency][0] += sum(liquidity.mapped("amount_currency"))
             net[liquidity.currency_id[:1] or currency][1] += sum(liquidity.mapped("balance"))
         balance = self.receivable_balance(partner)
