@@ -2,12 +2,13 @@
     "name": "Cancel Reconciled Sale Orders",
     "summary": "Cancel a paid, delivered order in one safe step: unreconcile, "
     "reverse, refund, return and cancel, with an audit log",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "license": "LGPL-3",
     "author": "order_cancel_reconciled developers",
     "website": "https://github.com/order-cancel-reconciled/order_cancel_reconciled",
     "category": "Sales",
-    "depends": ["sale_stock", "account"],
+    # sale_management brings the Sales app itself: its home menu entry and its Settings tab.
+    "depends": ["sale_management", "sale_stock", "account"],
     "data": [
         "security/order_cancel_reconciled_security.xml",
         "security/ir.model.access.csv",

@@ -18,8 +18,10 @@ cat <<MSG
 
 Odoo 18.0 with $ADDON is starting on http://localhost:8069
   Log in as admin / admin (database $db).
-  Sales > Orders: open the order marked "paid and delivered" and click "Cancel Reconciled Order".
-  Accounting > Accounting > Cancelled Reconciled Orders: the logs to review.
+  Sales > Orders > Orders: open the order marked "paid and delivered" and click "Cancel Reconciled Order".
+  Invoicing > Review > Cancelled Reconciled Orders: the logs to review (also Sales > Orders >
+  Cancelled Reconciled Orders for the members who ran them).
+  Sales > Configuration > Settings > Cancelling Paid Orders: the company's defaults.
 Stop the server with Ctrl+C.
 
 MSG

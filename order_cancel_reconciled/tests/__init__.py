@@ -8,3 +8,4 @@ from . import test_tours
 from . import test_i18n
 from . import test_guard
 from . import test_money
+from . import test_menus

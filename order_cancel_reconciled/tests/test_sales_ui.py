@@ -138,3 +138,35 @@ class TestSalesUi(CancelReconciledCommon):
         salesman = new_test_user(self.env, "ui_salesman2", groups="sales_team.group_sale_salesman_all_leads")
         arch = self.env["sale.order"].with_user(salesman).get_views([(False, "form")])["views"]["form"]["arch"]
         self.assertNotIn('name="action_cancel_reconciled"', arch)
+
+    def test_batch_preview_sums_up_and_lets_blocked_orders_go(self):
+        second_paid = self.paid_delivered_order()[0]
+        quotation = self.create_order(confirm=False)
+        wizard = self.wizard_form(self.paid | second_paid | quotation)
+        wizard.payment_action = "refund"
+        wizard = wizard.save()
+        preview = str(wizard.preview_html).replace("&nbsp;", "\xa0")
+        self.assertIn("<strong>2</strong> of 3 orders ready to cancel.", preview)
+        self.assertRegex(
+            preview, rf"(?s)o_preview_blocked.*<strong>{quotation.name}</strong>: {quotation.name} is a quotation"
+        )
+        self.assertIn("Money to refund: <strong>$\xa0400.00</strong>", preview)
+        self.assertIn("Units of goods to return: <strong>4</strong>", preview)
+        # One balance for the customer, the whole run counted: 350 still owed on the other orders.
+        self.assertEqual(preview.count("o_preview_customer_balance"), 1)
+        self.assertIn("Cancelling Customer: <strong>$\xa0350.00</strong>", preview)
+        self.assertNotIn("o_preview_balance", preview)
+        self.assertTrue(wizard.is_blocked)
+        self.assertTrue(wizard.can_remove_blocked)
+
+        action = wizard.action_remove_blocked_orders()
+        self.assertEqual((action["res_model"], action["res_id"]), (wizard._name, wizard.id))
+        self.assertEqual(wizard.order_ids, self.paid | second_paid)
+        self.assertFalse(wizard.is_blocked)
+        wizard.action_confirm()
+        self.assertEqual((self.paid | second_paid | quotation).mapped("state"), ["cancel", "cancel", "draft"])
+
+    def test_confirmation_buttons_say_what_they_do(self):
+        arch = self.env["sale.order.cancel.reconciled"].get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('confirm-label="Cancel the orders"', arch)
+        self.assertIn('cancel-label="Keep them"', arch)

@@ -47,6 +47,8 @@ class SaleOrderCancelReconciled(models.TransientModel):
     )
     preview_html = fields.Html(string="What Will Happen", compute="_compute_preview", sanitize=False)
     is_blocked = fields.Boolean(string="Blocked", compute="_compute_preview")
+    blocked_order_ids = fields.Many2many("sale.order", string="Blocked Orders", compute="_compute_preview")
+    can_remove_blocked = fields.Boolean(compute="_compute_preview")
 
     @api.model
     def _default_option(self, option):
@@ -180,6 +182,8 @@ class SaleOrderCancelReconciled(models.TransientModel):
                 wizard.order_ids._origin._check_orders_visible()
             except AccessError as refusal:
                 wizard.is_blocked = True
+                wizard.blocked_order_ids = False
+                wizard.can_remove_blocked = False
                 wizard.preview_html = self.env["ir.qweb"]._render(
                     "order_cancel_reconciled.cancel_reconciled_preview",
                     {"previews": [{"error": refusal.args[0]}], "wizard": wizard},
@@ -189,11 +193,19 @@ class SaleOrderCancelReconciled(models.TransientModel):
             wizard_sudo = wizard.sudo()
             plans = wizard_sudo._prepare_plans()
             previews = [wizard_sudo._prepare_preview(order, plan) for order, plan in plans.items()]
+            balances = wizard_sudo._preview_balances(plans)
+            for preview in previews:
+                preview["balance"] = balances[preview["order"].partner_id.commercial_partner_id]
+            blocked = [preview["order"].id for preview in previews if preview["error"]]
+            wizard.blocked_order_ids = [Command.set(blocked)]
+            wizard.can_remove_blocked = bool(blocked) and len(blocked) < len(previews)
+            summary = wizard_sudo._prepare_summary(plans, previews) if len(plans) > 1 else False
             if len(wizard.order_ids.company_id) > 1:
                 previews.insert(0, {"error": self.env._("The orders belong to several companies.")})
             wizard.is_blocked = any(preview.get("error") for preview in previews)
             wizard.preview_html = self.env["ir.qweb"]._render(
-                "order_cancel_reconciled.cancel_reconciled_preview", {"previews": previews, "wizard": wizard}
+                "order_cancel_reconciled.cancel_reconciled_preview",
+                {"previews": previews, "wizard": wizard, "summary": summary, "balances": balances},
             )
 
     def _prepare_preview(self, order, plan):
@@ -210,7 +222,6 @@ class SaleOrderCancelReconciled(models.TransientModel):
             "writeoffs": self._preview_writeoffs(plan),
             "invoices": self._preview_invoices(plan),
             "pickings": self._preview_pickings(plan),
-            "balance": self._preview_balance(order, plan),
             "warnings": self._preview_order_warnings(order) + self._preview_warnings(plan),
         }
 
@@ -308,32 +319,70 @@ class SaleOrderCancelReconciled(models.TransientModel):
             for move, qty in moves.items()
         )
 
-    def _preview_balance(self, order, plan):
-        """The customer's receivable balance once the run is done, in the company currency."""
-        partner = order.partner_id.commercial_partner_id
-        company = order.company_id
-        balance = sum(
-            amount
-            for (amount,) in self.env["account.move.line"]._read_group(
+    def _preview_balances(self, plans):
+        """Per customer, the receivable balance once the whole run is done, in company currency:
+        one figure per customer however many of their orders are selected."""
+        partners = self.env["res.partner"].union(*(order.partner_id.commercial_partner_id for order in plans))
+        company = self.company_id or self.env.company
+        current = dict(
+            self.env["account.move.line"]._read_group(
                 [
-                    ("partner_id", "child_of", partner.id),
+                    ("partner_id.commercial_partner_id", "in", partners.ids),
                     ("account_id.account_type", "=", "asset_receivable"),
                     ("parent_state", "=", "posted"),
                     ("company_id", "=", company.id),
                 ],
-                aggregates=["balance:sum"],
+                ["partner_id"],
+                ["balance:sum"],
             )
         )
-        balance -= sum(plan["documents"].mapped("amount_total_signed"))
+        balances = dict.fromkeys(partners, 0.0)
+        for partner, amount in current.items():
+            balances[partner.commercial_partner_id] += amount
+        for order, plan in plans.items():
+            balances[order.partner_id.commercial_partner_id] += self._balance_change(plan)
+        currency = company.currency_id
+        return {partner: currency.format(currency.round(amount) + 0.0) for partner, amount in balances.items()}
+
+    def _balance_change(self, plan):
+        """How the run changes the customer's receivable for one order."""
+        change = -sum(plan["documents"].mapped("amount_total_signed"))
         if self.payment_action == "keep":
             # The reversed discounts and write-offs leave only the money received as credit.
-            balance += sum(vals["balance"] for share in plan["writeoffs"] for vals in share["lines"])
+            change += sum(vals["balance"] for share in plan["writeoffs"] for vals in share["lines"])
         if self.payment_action in ("cancel", "refund"):
-            balance += sum(
+            change += sum(
                 match["amount_company"] * (1 if match["counterpart_line"].balance < 0 else -1)
                 for match in plan["external_matches"]
             )
-        return company.currency_id.format(company.currency_id.round(balance) + 0.0)
+        return change
+
+    def _prepare_summary(self, plans, previews):
+        """The batch at a glance: what is ready, what is blocked and why, the money and goods."""
+        currency = (self.company_id or self.env.company).currency_id
+        ready = [preview for preview in previews if preview.get("order") and not preview["error"]]
+        money = 0.0
+        for plan in plans.values():
+            if self.payment_action == "refund":
+                money += sum(abs(match["amount_company"]) for match in plan["external_matches"]) - sum(
+                    abs(vals["balance"]) for share in plan["writeoffs"] for vals in share["lines"]
+                )
+        goods = 0.0
+        if self.stock_action != "none":
+            quantities = self._get_returnable_quantities(
+                self.env["stock.picking"].union(*(plan["done_pickings"] for plan in plans.values()))
+            )
+            goods = sum(quantities.values())
+        return {
+            "ready": len(ready),
+            "blocked": [
+                (preview["order"].name, preview["error"])
+                for preview in previews
+                if preview.get("error") and preview.get("order")
+            ],
+            "refund": currency.format(money) if self.payment_action == "refund" else False,
+            "goods": formatLang(self.env, goods, digits=0 if float(goods).is_integer() else 2),
+        }
 
     def _preview_warnings(self, plan):
         _ = self.env._
@@ -370,6 +419,19 @@ class SaleOrderCancelReconciled(models.TransientModel):
     # ------------------------------------------------------------------------------------------
     # Public action
     # ------------------------------------------------------------------------------------------
+
+    def action_remove_blocked_orders(self):
+        """Take the orders that cannot be cancelled out of the selection, so the rest can go."""
+        self.ensure_one()
+        self.order_ids -= self.blocked_order_ids
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+            "name": self.env._("Cancel Reconciled Orders"),
+        }
 
     def action_confirm(self):
         """Cancel the orders and everything that hangs on them; return an action on the logs."""

@@ -56,8 +56,12 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_member", {
             run: "click",
         },
         {
+            content: "The second question says what each button does",
+            trigger: ".modal .modal-footer:has(button.btn-primary:contains(Cancel the orders)):has(button:contains(Keep them))",
+        },
+        {
             content: "Confirm once more",
-            trigger: ".modal .modal-footer button.btn-primary:contains(Ok)",
+            trigger: ".modal .modal-footer button.btn-primary:contains(Cancel the orders)",
             run: "click",
         },
         {
