@@ -9,7 +9,10 @@ cd "$ROOT"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 system_packages() {
-    local wanted=(postgresql libpq-dev libldap2-dev libsasl2-dev chromium wkhtmltopdf git) missing=()
+    # fonts-noto-cjk: wkhtmltopdf prints Chinese summaries with it; poppler-utils: the tests read
+    # the text of those PDFs back with pdftotext.
+    local wanted=(postgresql libpq-dev libldap2-dev libsasl2-dev chromium wkhtmltopdf fonts-noto-cjk poppler-utils git)
+    local missing=()
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
     done

@@ -38,7 +38,9 @@ class SaleOrderCancelReconciledLog(models.Model):
     # Accountants comment on the logs they review without being able to change them.
     _mail_post_access = "read"
 
-    name = fields.Char(compute="_compute_name", store=True)
+    # Titles and descriptions are rendered when read, in the reader's language, from the facts the
+    # log stores (kinds, documents, amounts): a reviewer never reads the writer's language.
+    name = fields.Char(compute="_compute_name", search="_search_name")
     order_id = fields.Many2one(
         "sale.order", required=True, readonly=True, index=True, ondelete="restrict", check_company=True
     )
@@ -96,9 +98,13 @@ class SaleOrderCancelReconciledLog(models.Model):
     amount_refunded = fields.Monetary(compute="_compute_amounts", store=True)
 
     @api.depends("order_id.name")
+    @api.depends_context("lang")
     def _compute_name(self):
         for log in self:
             log.name = self.env._("Cancellation of %s", log.order_id.name)
+
+    def _search_name(self, operator, value):
+        return [("order_id.name", operator, value)]
 
     @api.depends("line_ids.kind", "line_ids.amount_company")
     def _compute_amounts(self):
@@ -163,7 +169,13 @@ class SaleOrderCancelReconciledLogLine(models.Model):
     company_id = fields.Many2one(related="log_id.company_id", store=True)
     sequence = fields.Integer()
     kind = fields.Selection(LINE_KINDS, required=True)
-    name = fields.Char(string="Description", required=True)
+    name = fields.Char(string="Description", compute="_compute_name", compute_sudo=True)
+    exchange_move_id = fields.Many2one(
+        "account.move",
+        string="Exchange Difference Reversed",
+        ondelete="set null",
+        help="The exchange difference entry of an unreconciled match, reversed with it.",
+    )
     invoice_id = fields.Many2one("account.move", ondelete="set null")
     counterpart_move_id = fields.Many2one(
         "account.move",
@@ -184,3 +196,66 @@ class SaleOrderCancelReconciledLogLine(models.Model):
     product_id = fields.Many2one("product.product", ondelete="set null")
     quantity = fields.Float(digits="Product Unit of Measure")
     uom_id = fields.Many2one("uom.uom", string="Unit of Measure", ondelete="set null")
+
+    @api.depends(
+        "kind",
+        "invoice_id",
+        "counterpart_move_id",
+        "result_move_id",
+        "payment_id",
+        "result_payment_id",
+        "exchange_move_id",
+        "picking_id",
+        "result_picking_id",
+        "amount",
+        "currency_id",
+    )
+    @api.depends_context("lang")
+    def _compute_name(self):
+        for line in self:
+            line.name = line._describe()
+
+    def _describe(self):
+        """The line in words, in the reader's language."""
+        _ = self.env._
+        counterpart = self.payment_id.display_name or self.counterpart_move_id.name
+        if self.kind == "unreconcile":
+            name = _(
+                "%(document)s unreconciled from %(counterpart)s", document=self.invoice_id.name, counterpart=counterpart
+            )
+            if self.exchange_move_id:
+                name += _(" (exchange difference %s reversed)", self.exchange_move_id.name)
+            return name
+        if self.kind == "credit_note":
+            return _(
+                "%(invoice)s reversed by %(credit_note)s",
+                invoice=self.invoice_id.name,
+                credit_note=self.result_move_id.name,
+            )
+        if self.kind == "invoice_cancel":
+            return _("%s cancelled", self.invoice_id.name or self.invoice_id.display_name)
+        if self.kind == "payment_cancel":
+            return _("%s cancelled", self.payment_id.display_name)
+        if self.kind == "payment_refund":
+            return _(
+                "%(refund)s refunds %(amount)s freed from %(origin)s",
+                refund=self.result_payment_id.display_name,
+                amount=self.currency_id.format(self.amount),
+                origin=counterpart,
+            )
+        if self.kind == "writeoff_reversal":
+            return _(
+                "%(entry)s reverses %(amount)s of discounts and write-offs booked with %(payment)s",
+                entry=self.result_move_id.name,
+                amount=self.currency_id.format(self.amount),
+                payment=counterpart,
+            )
+        if self.kind == "picking_cancel":
+            return _("%s cancelled", self.picking_id.name)
+        if self.kind == "picking_return":
+            return _(
+                "%(return_picking)s returns %(picking)s",
+                return_picking=self.result_picking_id.name,
+                picking=self.picking_id.name,
+            )
+        return dict(self._fields["kind"]._description_selection(self.env)).get(self.kind, "")

@@ -95,3 +95,23 @@ class TestI18n(CancelReconciledCommon):
         wizard.notify_customer = True
         self.assertIn("商品损坏或有缺陷", str(wizard.mail_body))
         self.assertNotIn("Goods damaged", str(wizard.mail_body))
+
+    def test_log_read_in_the_readers_language(self):
+        """A log written by a user working in Chinese reads in English for an English reviewer,
+        and in Chinese for a Chinese one: its words are rendered when read."""
+        order = self.paid_delivered_order()[0]
+        (
+            self.env["sale.order.cancel.reconciled"]
+            .with_context(lang="zh_CN", active_model="sale.order", active_ids=order.ids)
+            .create({"payment_action": "refund"})
+            .action_confirm()
+        )
+        log = order.cancel_reconciled_log_ids
+        english = log.with_context(lang="en_US")
+        self.assertEqual(english.name, f"Cancellation of {order.name}")
+        self.assertIn("unreconciled from", english.line_ids.filtered(lambda line: line.kind == "unreconcile").name)
+        self.assertIn("refunds", english.line_ids.filtered(lambda line: line.kind == "payment_refund").name)
+        chinese = log.with_context(lang="zh_CN")
+        self.assertEqual(chinese.name, f"{order.name} 的取消记录")
+        self.assertNotIn("unreconciled", chinese.line_ids.filtered(lambda line: line.kind == "unreconcile").name)
+        self.assertEqual(self.env["sale.order.cancel.reconciled.log"].search([("name", "ilike", order.name)]), log)

@@ -1,3 +1,6 @@
+import shutil
+import subprocess
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
@@ -95,6 +98,24 @@ class TestReviewPdf(CancelReconciledCommon, HttpCase):
         )[0]
         self.assertIn(self.order.name, html.decode())
         self.assertIn("Audit me", html.decode())
+
+    def test_chinese_pdf_summary_prints_chinese(self):
+        """A reviewer working in Chinese prints the summary in Chinese, with a CJK font (the set-up
+        installs one for wkhtmltopdf); the text is read back from the PDF."""
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["order_cancel_reconciled"], ["zh_CN"], overwrite=True)
+        pdf, _report_type = (
+            self.env["ir.actions.report"]
+            .with_context(force_report_rendering=True, lang="zh_CN")
+            ._render_qweb_pdf("order_cancel_reconciled.action_report_cancel_reconciled_log", self.log.ids)
+        )
+        pdftotext = shutil.which("pdftotext")
+        self.assertTrue(pdftotext, "pdftotext (Debian package poppler-utils) is installed by the set-up")
+        text = subprocess.run([pdftotext, "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+        # Latin text is drawn with the report's web font, whose glyphs pdftotext cannot map back;
+        # the Chinese words come from the system's CJK font and read back as text.
+        self.assertIn("的取消记录", text, "the title, in Chinese")
+        self.assertIn("审核", text, "the review state's label, in Chinese")
 
 
 @tagged("post_install", "-at_install")

@@ -778,17 +778,10 @@ class SaleOrderCancelReconciled(models.TransientModel):
         vals_list = []
         for match in plan["matches"]:
             counterpart = match["counterpart_line"].move_id
-            name = self.env._(
-                "%(document)s unreconciled from %(counterpart)s",
-                document=match["document_line"].move_id.name,
-                counterpart=counterpart.origin_payment_id.display_name or counterpart.name,
-            )
-            if match["exchange_move"]:
-                name += self.env._(" (exchange difference %s reversed)", match["exchange_move"].name)
             vals_list.append(
                 {
                     "kind": "unreconcile",
-                    "name": name,
+                    "exchange_move_id": match["exchange_move"].id,
                     "invoice_id": match["document_line"].move_id.id,
                     "counterpart_move_id": counterpart.id,
                     "payment_id": counterpart.origin_payment_id.id,
@@ -842,15 +835,10 @@ class SaleOrderCancelReconciled(models.TransientModel):
         }
 
     def _prepare_invoice_log_vals(self, move, kind, result=None):
-        if kind == "credit_note":
-            name = self.env._("%(invoice)s reversed by %(credit_note)s", invoice=move.name, credit_note=result.name)
-        else:
-            name = self.env._("%s cancelled", move.name or move.display_name)
         # A credit note's amounts are its own (at its date's rate), not the invoice's.
         posted = result or move
         return {
             "kind": kind,
-            "name": name,
             "invoice_id": move.id,
             "result_move_id": result.id if result else False,
             "amount": posted.amount_total,
@@ -885,12 +873,6 @@ class SaleOrderCancelReconciled(models.TransientModel):
             vals_list.append(
                 {
                     "kind": "writeoff_reversal",
-                    "name": self.env._(
-                        "%(entry)s reverses %(amount)s of discounts and write-offs booked with %(payment)s",
-                        entry=reversal.name,
-                        amount=currency.format(abs(amount)),
-                        payment=payment.display_name or share["move"].name,
-                    ),
                     "payment_id": payment.id,
                     "counterpart_move_id": share["move"].id,
                     "result_move_id": reversal.id,
@@ -998,7 +980,6 @@ class SaleOrderCancelReconciled(models.TransientModel):
     def _prepare_payment_log_vals(self, payment):
         return {
             "kind": "payment_cancel",
-            "name": self.env._("%s cancelled", payment.display_name),
             "payment_id": payment.id,
             "counterpart_move_id": payment.move_id.id,
             "amount": payment.amount,
@@ -1031,12 +1012,6 @@ class SaleOrderCancelReconciled(models.TransientModel):
             vals_list.append(
                 {
                     "kind": "payment_refund",
-                    "name": self.env._(
-                        "%(refund)s refunds %(amount)s freed from %(origin)s",
-                        refund=refund.display_name,
-                        amount=line.currency_id.format(amount),
-                        origin=line.move_id.origin_payment_id.display_name or line.move_id.name,
-                    ),
                     "payment_id": line.move_id.origin_payment_id.id,
                     "counterpart_move_id": line.move_id.id,
                     "result_payment_id": refund.id,
@@ -1072,7 +1047,6 @@ class SaleOrderCancelReconciled(models.TransientModel):
         vals_list = [
             {
                 "kind": "picking_cancel",
-                "name": self.env._("%s cancelled", move.picking_id.name),
                 "picking_id": move.picking_id.id,
                 "product_id": move.product_id.id,
                 "quantity": move.product_uom_qty,
@@ -1104,11 +1078,6 @@ class SaleOrderCancelReconciled(models.TransientModel):
             vals_list += [
                 {
                     "kind": "picking_return",
-                    "name": self.env._(
-                        "%(return_picking)s returns %(picking)s",
-                        return_picking=return_picking.name,
-                        picking=picking.name,
-                    ),
                     "picking_id": picking.id,
                     "result_picking_id": return_picking.id,
                     "product_id": move.product_id.id,

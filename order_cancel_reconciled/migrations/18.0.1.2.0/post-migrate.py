@@ -1,11 +1,18 @@
-"""18.0.1.2.0: the group "Cancel reconciled orders" moves to a category of its own.
+"""18.0.1.2.0
 
-The group is noupdate data, so the upgrade would leave it in the Sales category, where it breaks
-that category's chain of groups and the user form hides the whole Sales choice. The category is
-created by the data files; the group is moved here unless an administrator put it elsewhere.
+- The group "Cancel reconciled orders" moves to a category of its own. The group is noupdate
+  data, so the upgrade would leave it in the Sales category, where it breaks that category's
+  chain of groups and the user form hides the whole Sales choice. The category is created by the
+  data files; the group is moved here unless an administrator put it elsewhere.
+- Log titles and line descriptions are rendered when read, from the facts the log stores. The
+  one fact that lived only in the stored words is the exchange difference entry an unreconciled
+  match reversed: it is found again in the old description (kept in its column) and linked.
 """
 
 import logging
+import re
+
+from odoo.tools.sql import column_exists
 
 _logger = logging.getLogger(__name__)
 
@@ -14,6 +21,38 @@ def migrate(cr, version):
     from odoo import SUPERUSER_ID, api
 
     env = api.Environment(cr, SUPERUSER_ID, {})
+    _link_exchange_moves(env)
+    _move_group(env)
+
+
+def _link_exchange_moves(env):
+    cr = env.cr
+    if not column_exists(cr, "sale_order_cancel_reconciled_log_line", "name"):
+        return
+    cr.execute(
+        "SELECT id, name FROM sale_order_cancel_reconciled_log_line WHERE kind = 'unreconcile' AND name IS NOT NULL"
+    )
+    rows = cr.fetchall()
+    if not rows:
+        return
+    journals = env["res.company"].search([]).currency_exchange_journal_id
+    exchange_moves = env["account.move"].search(
+        [("journal_id", "in", journals.ids), ("reversal_move_ids", "!=", False)]
+    )
+    by_name = {move.name: move for move in exchange_moves if move.name and move.name != "/"}
+    if not by_name:
+        return
+    pattern = re.compile("|".join(re.escape(name) for name in sorted(by_name, key=len, reverse=True)))
+    linked = 0
+    for line_id, text in rows:
+        found = pattern.search(text)
+        if found:
+            env["sale.order.cancel.reconciled.log.line"].browse(line_id).exchange_move_id = by_name[found.group(0)]
+            linked += 1
+    _logger.info("Exchange difference entries linked to %s unreconciled matches of earlier logs.", linked)
+
+
+def _move_group(env):
     group = env.ref("order_cancel_reconciled.group_cancel_reconciled", raise_if_not_found=False)
     category = env.ref("order_cancel_reconciled.module_category_cancel_reconciled", raise_if_not_found=False)
     if not group or not category:
