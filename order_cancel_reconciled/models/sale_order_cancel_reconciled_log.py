@@ -117,6 +117,24 @@ class SaleOrderCancelReconciledLog(models.Model):
             log.amount_reversed = totals.get((log.id, "credit_note"), 0.0) + totals.get((log.id, "invoice_cancel"), 0.0)
             log.amount_refunded = totals.get((log.id, "payment_refund"), 0.0)
 
+    def action_reorder(self):
+        """Start a new quotation with the cancelled order's lines: "refund or re-order"."""
+        self.ensure_one()
+        # As the user: creating a quotation needs the sales rights the button is shown for.
+        quotation = self.order_id.copy({"origin": self.order_id.name})
+        quotation.message_post_with_source(
+            "mail.message_origin_link",
+            render_values={"self": quotation, "origin": self.order_id},
+            subtype_xmlid="mail.mt_note",
+        )
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": "sale.order",
+            "res_id": quotation.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+        }
+
     def _check_reviewer(self):
         if not self.env.user.has_group("account.group_account_manager"):
             raise AccessError(

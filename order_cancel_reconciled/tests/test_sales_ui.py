@@ -170,3 +170,30 @@ class TestSalesUi(CancelReconciledCommon):
         arch = self.env["sale.order.cancel.reconciled"].get_views([(False, "form")])["views"]["form"]["arch"]
         self.assertIn('confirm-label="Cancel the orders"', arch)
         self.assertIn('cancel-label="Keep them"', arch)
+
+    def test_refund_or_reorder(self):
+        """A cancelled order can be ordered again: set back to quotation and run through, or
+        copied from its log; the earlier log, credit note and return stay as they were."""
+        logs, _action = self.cancel(self.paid, payment_action="refund", stock_action="return_validate")
+        credit_note = logs.line_ids.filtered(lambda line: line.kind == "credit_note").result_move_id
+        return_picking = logs.line_ids.filtered(lambda line: line.kind == "picking_return").result_picking_id
+        kept = (credit_note.state, credit_note.amount_total, return_picking.state, len(logs.line_ids))
+
+        self.paid.action_draft()
+        self.paid.action_confirm()
+        self.deliver(self.paid)
+        invoice = self.invoice(self.paid)
+        self.assertAlmostEqual(invoice.amount_total, 200.0, msg="invoiced again in full")
+        self.assertEqual(self.paid.order_line.qty_delivered, 2.0)
+        self.assertEqual((credit_note.state, credit_note.amount_total, return_picking.state, len(logs.line_ids)), kept)
+        self.assertEqual(self.paid.cancel_reconciled_log_ids, logs)
+
+        action = logs.action_reorder()
+        quotation = self.env["sale.order"].browse(action["res_id"])
+        self.assertEqual(quotation.state, "draft")
+        self.assertEqual(quotation.partner_id, self.paid.partner_id)
+        self.assertEqual(
+            [(line.product_id, line.product_uom_qty) for line in quotation.order_line],
+            [(line.product_id, line.product_uom_qty) for line in self.paid.order_line],
+        )
+        self.assertEqual(quotation.origin, self.paid.name)

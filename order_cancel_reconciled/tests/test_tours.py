@@ -37,3 +37,16 @@ class TestTours(CancelReconciledCommon, HttpCase):
     def test_non_member_is_told_who_can(self):
         self.start_tour("/odoo", "order_cancel_reconciled_non_member", login="tour_salesman")
         self.assertEqual(self.order.state, "sale")
+
+    def test_how_to_in_chinese(self):
+        """Our users' how-to, as a member working in Simplified Chinese, by the menus only."""
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["order_cancel_reconciled"], ["zh_CN"], overwrite=True)
+        self.member.lang = "zh_CN"
+        self.start_tour("/odoo", "order_cancel_reconciled_how_to_zh_cn", login="tour_member")
+        self.assertEqual(self.order.state, "cancel")
+        self.assertEqual(self.paid_invoice.payment_state, "reversed")
+        self.assertAlmostEqual(self.on_hand(self.product_a), 100.0, msg="the goods are back")
+
+    def test_administrator_grants_the_right_from_the_user_form(self):
+        self.start_tour("/odoo", "order_cancel_reconciled_grant_right", login="admin")
