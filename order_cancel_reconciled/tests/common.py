@@ -1,7 +1,7 @@
 from collections import defaultdict
 
 from odoo import Command, fields
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -44,6 +44,14 @@ class CancelReconciledCommon(AccountTestInvoicingCommon):
             cls.env["stock.quant"]._update_available_quantity(product, cls.stock_location, 100.0)
         cls.bank_journal = cls.company_data["default_journal_bank"]
         cls.receivable = cls.company_data["default_account_receivable"]
+
+    @classmethod
+    def new_user(cls, login, groups, company=None):
+        """A user of one company (the test's, by default), with only these groups."""
+        company = company or cls.env.company
+        return new_test_user(
+            cls.env, login, groups=groups, company_id=company.id, company_ids=[Command.set(company.ids)]
+        )
 
     # -- building documents ---------------------------------------------------------------------
 

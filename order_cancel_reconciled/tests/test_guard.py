@@ -1,6 +1,6 @@
 from odoo import Command, api
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import CancelReconciledCommon
 
@@ -9,6 +9,7 @@ PLAIN_CANCEL = {"order_cancel_reconciled_plain_cancel": True}
 NAMES_THE_API = r"sale\.order\.cancel_reconciled\(\).*order_cancel_reconciled_plain_cancel=True"
 ASK_A_MEMBER = "Only members of “Cancel reconciled orders” can do this. Who to ask: .+"
 NOT_VISIBLE = "These sale orders do not exist or you may not access them"
+MEMBER = "order_cancel_reconciled.group_cancel_reconciled"
 
 
 @tagged("post_install", "-at_install")
@@ -19,20 +20,9 @@ class TestGuardOnEveryPath(CancelReconciledCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.env.company
-        cls.salesman = new_test_user(
-            cls.env,
-            "guard_salesman",
-            groups="sales_team.group_sale_salesman_all_leads",
-            company_id=company.id,
-            company_ids=[Command.set(company.ids)],
-        )
-        cls.member = new_test_user(
-            cls.env,
-            "guard_member",
-            groups="order_cancel_reconciled.group_cancel_reconciled,sales_team.group_sale_salesman_all_leads",
-            company_id=company.id,
-            company_ids=[Command.set(company.ids)],
+        cls.salesman = cls.new_user("guard_salesman", "sales_team.group_sale_salesman_all_leads")
+        cls.member = cls.new_user(
+            "guard_member", "order_cancel_reconciled.group_cancel_reconciled,sales_team.group_sale_salesman_all_leads"
         )
         cls.order, cls.invoice_, cls.payment = cls.paid_delivered_order()
 
@@ -273,20 +263,8 @@ class TestNobodySeesWhatIsNotTheirs(CancelReconciledCommon):
         )
         cls.order_b.with_company(cls.company_b).action_confirm()
         member_groups = "order_cancel_reconciled.group_cancel_reconciled,sales_team.group_sale_salesman_all_leads"
-        cls.member_a = new_test_user(
-            cls.env,
-            "member_a",
-            groups=member_groups,
-            company_id=cls.company_a.id,
-            company_ids=[Command.set(cls.company_a.ids)],
-        )
-        cls.other_member_a = new_test_user(
-            cls.env,
-            "other_member_a",
-            groups=member_groups,
-            company_id=cls.company_a.id,
-            company_ids=[Command.set(cls.company_a.ids)],
-        )
+        cls.member_a = cls.new_user("member_a", member_groups)
+        cls.other_member_a = cls.new_user("other_member_a", member_groups)
         cls.missing_id = cls.env["sale.order"].search([], order="id desc", limit=1).id + 1000
 
     def wizard_model(self, user):
@@ -307,13 +285,7 @@ class TestNobodySeesWhatIsNotTheirs(CancelReconciledCommon):
         self.assertFalse(draft.mail_subject)
 
     def test_salesperson_limited_to_own_documents_cannot_preview_others(self):
-        own_docs_member = new_test_user(
-            self.env,
-            "own_docs_member",
-            groups="order_cancel_reconciled.group_cancel_reconciled",
-            company_id=self.company_a.id,
-            company_ids=[Command.set(self.company_a.ids)],
-        )
+        own_docs_member = self.new_user("own_docs_member", "order_cancel_reconciled.group_cancel_reconciled")
         self.assertNotEqual(self.order_a.user_id, own_docs_member)
         with self.assertRaisesRegex(AccessError, NOT_VISIBLE):
             self.wizard_model(own_docs_member).create({"order_ids": [Command.set(self.order_a.ids)]})

@@ -1,5 +1,4 @@
-from odoo import Command
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import CancelReconciledCommon
 
@@ -24,20 +23,11 @@ class TestMenus(CancelReconciledCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        company = cls.env.company
-        common = {"company_id": company.id, "company_ids": [Command.set(company.ids)]}
         cls.roles = {
-            "salesperson": new_test_user(
-                cls.env, "menu_salesperson", groups="sales_team.group_sale_salesman", **common
-            ),
-            "member": new_test_user(
-                cls.env,
-                "menu_member",
-                groups="order_cancel_reconciled.group_cancel_reconciled",
-                **common,
-            ),
-            "sales manager": new_test_user(cls.env, "menu_manager", groups="sales_team.group_sale_manager", **common),
-            "billing user": new_test_user(cls.env, "menu_billing", groups="account.group_account_invoice", **common),
+            "salesperson": cls.new_user("menu_salesperson", "sales_team.group_sale_salesman"),
+            "member": cls.new_user("menu_member", "order_cancel_reconciled.group_cancel_reconciled"),
+            "sales manager": cls.new_user("menu_manager", "sales_team.group_sale_manager"),
+            "billing user": cls.new_user("menu_billing", "account.group_account_invoice"),
             "administrator": cls.env.ref("base.user_admin"),
         }
 

@@ -17,7 +17,12 @@ await page.fill("input[name=login]", "admin");
 await page.fill("input[name=password]", "admin");
 await Promise.all([page.waitForURL(/\/odoo/), page.click("button[type=submit]")]);
 
-await page.goto(`${base}/odoo/action-sale.action_orders`);
+// By the menus, as a user gets there: the apps menu, Sales, Orders > Orders.
+await page.click(".o_navbar_apps_menu button");
+await page.click(".o_app[data-menu-xmlid='sale.sale_menu_root']");
+await page.click(".o_menu_sections [data-menu-xmlid='sale.sale_order_menu']");
+await page.click(".o-dropdown-item[data-menu-xmlid='sale.menu_sale_order']");
+await page.waitForSelector(".o_list_view");
 // The order search also looks in the customer reference, where the demo names its scenarios.
 await page.fill(".o_searchview_input", orderSearch);
 await page.keyboard.press("Enter");
@@ -25,11 +30,12 @@ await page.waitForTimeout(1000);
 await page.click(".o_data_row td[name=name]");
 await page.click("button[name=action_cancel_reconciled]");
 await page.waitForSelector(".modal .o_cancel_reconciled_preview li");
+await page.click(".modal .o_field_widget[name=stock_action] input[data-value=return_validate]");
 await page.click(".modal .o_field_widget[name=payment_action] input[data-value=refund]");
 await page.waitForSelector(".modal .o_cancel_reconciled_preview:has-text('refunded to the customer')");
 await page.screenshot({ path: `${out}/screenshot_wizard.png` });
 await page.click(".modal button[name=action_confirm]");
-await page.locator(".modal .modal-footer button.btn-primary:visible", { hasText: "Ok" }).click();
+await page.locator(".modal .modal-footer button.btn-primary:visible", { hasText: "Cancel the orders" }).click();
 await page.waitForSelector(".o_form_view .o_field_widget[name=name]:has-text('Cancellation of')");
 await page.waitForTimeout(500);
 await page.screenshot({ path: `${out}/screenshot_log.png` });
