@@ -13,7 +13,7 @@ test:         ## set up, run the addon's tests on a fresh database with pytest-o
 test-native:  ## the same tests with Odoo's own runner (odoo-bin --test-enable)
 	bash scripts/test_native.sh
 
-test-core:    ## Odoo's own sale, sale_stock, sale_management post-install tests without and with the addon
+test-core:    ## Odoo's own sale (and account payment/reconcile) post-install tests without and with the addon
 	bash scripts/setup.sh
 	bash scripts/check_core_suites.sh
 

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Odoo's own post-install tests of sale, sale_stock and sale_management, run on a database
-# without the addon and on one with it; fails on any test that fails only with the addon.
-# Usage: check_core_suites.sh [TEST_TAGS]   (default: the three sale suites)
+# Odoo's own post-install tests of sale, sale_stock and sale_management (and account's payment and
+# reconciliation classes), run on a database without the addon and on one with it; fails on any
+# test that fails only with the addon.
+# Usage: check_core_suites.sh [TEST_TAGS]   (default: those suites)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 
-tags="${1:-post_install/sale,post_install/sale_stock,post_install/sale_management}"
+# The three sale suites, and account's payment, registration and reconciliation classes.
+default_tags="post_install/sale,post_install/sale_stock,post_install/sale_management"
+default_tags+=",post_install/account:TestAccountPayment,post_install/account:TestAccountPaymentRegister"
+default_tags+=",post_install/account:TestAccountMoveReconcile"
+tags="${1:-$default_tags}"
 modules="sale_management,sale_stock"
 run="$$"
 out="$LOCAL/core_suites"
