@@ -184,8 +184,8 @@ class CancelReconciledCommon(AccountTestInvoicingCommon):
 
     def assert_books(self, partner, payment_action):
         """The books of a customer all of whose orders were just cancelled, as an accountant checks
-        them: every entry balanced; every income, expense, discount and write-off account nets to
-        zero for the customer in each document's currency (exchange differences apart: they are
+        them: every entry balanced; every income, expense, discount, write-off and tax account nets
+        to zero for the customer in each document's currency (exchange differences apart: they are
         booked in their own journal and follow the rates); what the customer keeps as credit is
         exactly the money received (less what was already paid back), and a refund or a cancelled
         payment leaves no money on either side, currency by currency."""
@@ -205,7 +205,12 @@ class CancelReconciledCommon(AccountTestInvoicingCommon):
         # In each document's own currency: a foreign-currency credit note booked at a later rate
         # differs from its invoice in company currency, and the exchange difference says by how much.
         for account, line_currency, amount in self.env["account.move.line"]._read_group(
-            [*partner_lines, ("account_id.internal_group", "in", ("income", "expense"))],
+            [
+                *partner_lines,
+                "|",
+                ("account_id.internal_group", "in", ("income", "expense")),
+                ("tax_line_id", "!=", False),
+            ],
             ["account_id", "currency_id"],
             ["amount_currency:sum"],
         ):

@@ -106,6 +106,34 @@ class TestMoneyToTheCent(MoneyCommon):
         self.assertFalse(self.line_of(logs, "writeoff_reversal"), "nothing to reverse: the entry is cancelled")
         self.assert_books(partner, "cancel")
 
+    def test_early_discount_on_a_taxed_invoice_reverses_its_tax_too(self):
+        """An early discount on a taxed invoice also lowers the tax due (tax lines with their grids
+        in the payment's entry): reversing it puts the tax back, in the accounts and the grids."""
+        partner = self.new_partner("Early discount, taxed")
+        tax = self.company_data["default_tax_sale"]
+        self.product_a.taxes_id = tax
+        order, invoice = self.invoiced_order(partner, 500.0, term=self.early_discount_term)
+        self.assertTrue(invoice.amount_tax)
+        payment = self.pay(invoice)
+        discount_lines = payment.move_id.line_ids.filtered(lambda line: line.tax_line_id or line.tax_ids)
+        self.assertTrue(discount_lines.filtered("tax_line_id"), "the discount lowered the tax")
+        logs, _action = self.cancel(order, payment_action="refund")
+        reversal = self.line_of(logs, "writeoff_reversal").result_move_id
+        reversed_tax = reversal.line_ids.filtered("tax_line_id")
+        self.assertEqual(reversed_tax.tax_repartition_line_id, discount_lines.tax_repartition_line_id)
+        self.assertEqual(reversed_tax.tax_tag_ids, discount_lines.filtered("tax_line_id").tax_tag_ids)
+        self.assertEqual(reversal.line_ids.filtered("tax_ids").tax_ids, tax)
+        for original, undone in (
+            (discount_lines.filtered("tax_line_id"), reversed_tax),
+            (discount_lines.filtered("tax_ids"), reversal.line_ids.filtered("tax_ids")),
+        ):
+            # The same grids and grid sign with the opposite amount: they cancel in the tax report.
+            self.assertAlmostEqual(undone.balance, -original.balance)
+            self.assertEqual(undone.tax_tag_ids, original.tax_tag_ids)
+            self.assertEqual(undone.tax_tag_invert, original.tax_tag_invert)
+        self.assertAlmostEqual(self.line_of(logs, "payment_refund").result_payment_id.amount, payment.amount)
+        self.assert_books(partner, "refund")
+
     def test_writeoff_refund_and_keep(self):
         for action in ("refund", "keep"):
             with self.subTest(action), contextlib.closing(self.env.cr.savepoint()):

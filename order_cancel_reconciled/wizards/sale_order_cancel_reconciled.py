@@ -858,7 +858,12 @@ class SaleOrderCancelReconciled(models.TransientModel):
             return
         vals_list = []
         for share in plan["writeoffs"]:
-            reversal = self.env["account.move"].create(self._prepare_writeoff_reversal_vals(order, plan, share))
+            # The lines are given as they must be: no tax lines computed again from their taxes.
+            reversal = (
+                self.env["account.move"]
+                .with_context(skip_invoice_sync=True)
+                .create(self._prepare_writeoff_reversal_vals(order, plan, share))
+            )
             reversal.action_post()
             receivables, writeoffs = self._split_receivable_lines(reversal.line_ids.sorted("id"))
             for counterpart, receivable in zip(share["freed"], receivables, strict=True):
@@ -922,6 +927,13 @@ class SaleOrderCancelReconciled(models.TransientModel):
                 "amount_currency": -vals["amount_currency"],
                 "balance": -vals["balance"],
                 "analytic_distribution": vals["line"].analytic_distribution,
+                # A discount on a taxed invoice also lowered the tax due: the same taxes, grids and
+                # grid sign with the opposite amount undo it in the tax report too, as Odoo's own
+                # reversal of an entry does.
+                "tax_ids": [Command.set(vals["line"].tax_ids.ids)],
+                "tax_repartition_line_id": vals["line"].tax_repartition_line_id.id,
+                "tax_tag_ids": [Command.set(vals["line"].tax_tag_ids.ids)],
+                "tax_tag_invert": vals["line"].tax_tag_invert,
             }
             for vals in share["lines"]
         ]
