@@ -278,8 +278,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
             if self.invoice_action == "cancel":
                 outcome = _("reset to draft and cancelled")
             else:
-                date = move._get_accounting_date(fields.Date.context_today(self), move._affect_tax_report())
-                outcome = _("reversed by a credit note dated %s", format_date(self.env, date))
+                outcome = _("reversed by a credit note dated %s", format_date(self.env, self._get_reversal_date(move)))
             rows.append({"name": move.name, "amount": move.currency_id.format(move.amount_total), "outcome": outcome})
         for move in plan["draft_invoices"]:
             rows.append(
@@ -820,9 +819,13 @@ class SaleOrderCancelReconciled(models.TransientModel):
         draft_invoices.button_cancel()
         self._add_log_lines(log, [self._prepare_invoice_log_vals(move, "invoice_cancel") for move in draft_invoices])
 
+    def _get_reversal_date(self, move):
+        """Today, or the first open date when today falls in a locked period (today without a move)."""
+        today = fields.Date.context_today(self)
+        return move._get_accounting_date(today, move._affect_tax_report()) if move else today
+
     def _prepare_reversal_vals(self, move):
-        # Today, or the first open date when today falls in a locked period.
-        date = move._get_accounting_date(fields.Date.context_today(self), move._affect_tax_report())
+        date = self._get_reversal_date(move)
         reason = self.reason_id.name or self.env._("order %s cancelled", move.invoice_origin or "")
         return {
             "ref": self.env._("Reversal of: %(move)s, %(reason)s", move=move.name, reason=reason),
@@ -960,17 +963,11 @@ class SaleOrderCancelReconciled(models.TransientModel):
                     "balance": part_balance,
                 }
             )
-        date = (
-            plan["documents"][:1]._get_accounting_date(
-                fields.Date.context_today(self), plan["documents"][:1]._affect_tax_report()
-            )
-            if plan["documents"]
-            else fields.Date.context_today(self)
-        )
         return {
             "move_type": "entry",
             "journal_id": journal.id,
-            "date": date,
+            # Dated like the credit note of the order's first document.
+            "date": self._get_reversal_date(plan["documents"][:1]),
             "ref": self.env._(
                 "%(order)s cancelled: discounts and write-offs of %(payment)s reversed",
                 order=order.name,
