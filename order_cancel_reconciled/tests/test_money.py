@@ -303,3 +303,25 @@ class TestMoneyProperties(MoneyCommon):
             event(f"cancelled: {structure['payment']}")
             self.assertEqual(set(orders.mapped("state")), {"cancel"})
             self.assert_books(partner, structure["payment_action"])
+
+
+@tagged("post_install", "-at_install")
+class TestExcessWrittenOff(MoneyCommon):
+    def test_overpayment_written_off_is_paid_back_with_the_rest(self):
+        """The customer paid 105 for 100 and the 5 were written off: the 105 received go back, in
+        the run and in the batch preview's money to refund."""
+        partner = self.new_partner("Overpaid")
+        order, invoice = self.invoiced_order(partner, 100.0)
+        self.pay_with_writeoff(invoice, 105.0)
+        other, other_invoice = self.invoiced_order(partner, 50.0)
+        self.pay(other_invoice)
+        orders = order | other
+        wizard = self.env["sale.order.cancel.reconciled"].create(
+            {"order_ids": [Command.set(orders.ids)], "payment_action": "refund"}
+        )
+        preview = str(wizard.preview_html).replace("&nbsp;", "\xa0")
+        self.assertIn("Money to refund: <strong>$\xa0155.00</strong>", preview)
+        logs = wizard._run()
+        refunds = logs.line_ids.filtered(lambda line: line.kind == "payment_refund").result_payment_id
+        self.assertEqual(sorted(refunds.mapped("amount")), [50.0, 105.0])
+        self.assert_books(partner, "refund")

@@ -363,8 +363,13 @@ class SaleOrderCancelReconciled(models.TransientModel):
         money = 0.0
         for plan in plans.values():
             if self.payment_action == "refund":
-                money += sum(abs(match["amount_company"]) for match in plan["external_matches"]) - sum(
-                    abs(vals["balance"]) for share in plan["writeoffs"] for vals in share["lines"]
+                # What was freed less what was not money: a discount lowers it, an excess
+                # written off as income raises it (the customer paid it).
+                money += sum(abs(match["amount_company"]) for match in plan["external_matches"])
+                money -= sum(
+                    self._money_sign(next(iter(share["freed"]))) * vals["balance"]
+                    for share in plan["writeoffs"]
+                    for vals in share["lines"]
                 )
         goods = 0.0
         if self.stock_action != "none":
