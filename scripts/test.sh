@@ -17,6 +17,9 @@ cleanup() { for d in "$db" "$apps_db" "$upgrade_db"; do dropdb --if-exists "$d" 
 trap cleanup EXIT
 : > "$log"
 
+say "Checking the module manifests of the addons path"
+"$PYTHON" scripts/check_addons_path.py "$ODOO_CONF" 2>&1 | tee -a "$log"
+
 say "Installing $ADDON (with $TEST_COMPANIONS) in a fresh database $db"
 odoo -d "$db" -i "$ADDON,$TEST_COMPANIONS" --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
 
@@ -47,6 +50,13 @@ errors=$(grep -E "[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:,]+ [0-9]+ (ERROR|CRITICAL) " 
 if [ -n "$errors" ]; then
     echo "FAILED: Odoo logged errors during the run (see $log):" >&2
     echo "$errors" | head -20 >&2
+    # Each error again with its traceback, last, where a truncated CI output still shows it.
+    echo "The errors with their tracebacks:" >&2
+    stamp='[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9:,]+ [0-9]+'
+    awk -v stamp="$stamp" '
+        $0 ~ stamp " (ERROR|CRITICAL) " && !/Importing test framework, avoid importing/ {keep = 1; n = 0; print; next}
+        $0 ~ stamp " [A-Z]+ " {keep = 0}
+        keep && n < 60 {print; n++}' "$log" | tail -120 >&2
     exit 1
 fi
 if grep -E "^=+ .*[0-9]+ skipped" "$log" >/dev/null; then
