@@ -6,3 +6,8 @@ from . import account_payment
 from . import res_company
 from . import res_config_settings
 from . import sale_order
+from . import order_cancel_reconciled_engine_accounting
+from . import order_cancel_reconciled_engine_writeoffs
+from . import order_cancel_reconciled_engine_stock
+from . import order_cancel_reconciled_engine_order
+from . import order_cancel_reconciled_engine

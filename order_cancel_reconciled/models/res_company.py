@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from .sale_order_cancel_reconciled_log import INVOICE_ACTIONS, PAYMENT_ACTIONS, STOCK_ACTIONS
+from .order_cancel_reconciled_plan import INVOICE_ACTIONS, PAYMENT_ACTIONS, STOCK_ACTIONS
 
 
 class ResCompany(models.Model):

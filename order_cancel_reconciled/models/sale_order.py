@@ -1,19 +1,11 @@
-from odoo import Command, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from .order_cancel_reconciled_plan import FROM_BUTTON_KEY, GROUP_XMLID, MAX_IDS_IN_MESSAGE, MAX_ORDERS, PLAIN_CANCEL_KEY
 from .sale_order_cancel_reconciled_log_mixin import LOG_READERS
 
 PAID_STATES = ("paid", "in_payment")
 RECONCILED_STATES = ("partial", *PAID_STATES)
-GROUP_XMLID = "order_cancel_reconciled.group_cancel_reconciled"
-# Documented context keys. PLAIN_CANCEL_KEY: the caller knowingly wants Odoo's plain cancel of
-# orders with posted invoices (the engine's own cancel step uses it). FROM_BUTTON_KEY: set by the
-# views' Cancel buttons, so that a person is shown the way instead of an error for code.
-PLAIN_CANCEL_KEY = "order_cancel_reconciled_plain_cancel"
-FROM_BUTTON_KEY = "order_cancel_reconciled_from_button"
-MAX_IDS_IN_MESSAGE = 5
-# One request cancels at most this many orders: more is refused before anything is read.
-MAX_ORDERS = 10000
 
 
 class SaleOrder(models.Model):
@@ -122,20 +114,22 @@ class SaleOrder(models.Model):
         if len(self) > MAX_ORDERS:
             raise ValidationError(self.env._("At most %(max)s orders can be cancelled in one request.", max=MAX_ORDERS))
         self._check_cancel_reconciled_access()
-        vals = {"order_ids": [Command.set(self.ids)], "note": note, "notify_customer": bool(notify_customer)}
-        options = {"invoice_action": invoice_action, "payment_action": payment_action, "stock_action": stock_action}
-        vals.update({name: value for name, value in options.items() if value is not None})
-        if reason_id:
-            vals["reason_id"] = reason_id
         # The defaults are those of the orders' company, whichever company the caller works in.
-        company = self.company_id[:1] or self.env.company
-        wizard = self.env["sale.order.cancel.reconciled"].with_company(company).create(vals)
-        return wizard._run()
+        engine = self.env["order.cancel.reconciled.engine"]
+        options = engine._prepare_options(
+            self.company_id[:1] or self.env.company,
+            invoice_action=invoice_action,
+            payment_action=payment_action,
+            stock_action=stock_action,
+            reason_id=reason_id,
+            note=note,
+            notify_customer=notify_customer,
+        )
+        return engine._run(self, options)
 
     def action_cancel_reconciled_with_defaults(self):
         """The sales list's server action: cancel the selected orders with the company defaults."""
-        logs = self.cancel_reconciled()
-        return self.env["sale.order.cancel.reconciled"]._action_open_logs(logs)
+        return self.cancel_reconciled()._action_open_logs()
 
     def _check_cancel_reconciled_access(self):
         """Refuse, as the real user, anyone but a member, and orders they may not change.
@@ -264,9 +258,37 @@ class SaleOrder(models.Model):
             members=", ".join(members[:5].mapped("name")) or self.env._("your administrator"),
         )
 
+    # ------------------------------------------------------------------------------------------
+    # Hooks of the cancellation engine: what belongs to a sale order and how it is cancelled.
+    # Another kind of order implements the same to reuse the engine's accounting and stock steps.
+    # ------------------------------------------------------------------------------------------
+
     def _get_cancel_reconciled_documents(self):
         """Posted invoices and credit notes of the order not already netted by a reversal."""
         posted = self.invoice_ids.filtered(lambda move: move.state == "posted")
         netted = posted.filtered(lambda move: move.payment_state == "reversed")
         netted |= posted.filtered(lambda move: move.reversed_entry_id in netted)
         return posted - netted
+
+    def _get_cancel_reconciled_draft_invoices(self):
+        return self.invoice_ids.filtered(lambda move: move.state == "draft")
+
+    def _get_cancel_reconciled_pickings(self):
+        return self.picking_ids
+
+    def _get_cancel_reconciled_orders_of(self, invoices):
+        """The orders these invoices bill."""
+        return invoices.invoice_line_ids.sale_line_ids.order_id
+
+    def _get_cancel_reconciled_partner_type(self):
+        """The partner's side of the order's payments and refunds."""
+        return "customer"
+
+    def _cancel_reconciled_cancel_order(self):
+        """The standard cancellation, without its wizard and whether or not the order is locked:
+        the user has confirmed the full cancellation.
+
+        skip_activity: sale_stock would schedule "ordered quantity decreased" activities on the
+        done deliveries; the returns made next tell the warehouse what to do.
+        """
+        self.with_context(skip_activity=True, **{PLAIN_CANCEL_KEY: True})._action_cancel()

@@ -3,20 +3,8 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-INVOICE_ACTIONS = [
-    ("reverse", "Reverse with a credit note"),
-    ("cancel", "Reset to draft and cancel"),
-]
-PAYMENT_ACTIONS = [
-    ("keep", "Keep as customer credit"),
-    ("cancel", "Cancel the payment"),
-    ("refund", "Refund the customer"),
-]
-STOCK_ACTIONS = [
-    ("return", "Prepare returns"),
-    ("return_validate", "Return and validate now"),
-    ("none", "Leave the deliveries as they are"),
-]
+from .order_cancel_reconciled_plan import INVOICE_ACTIONS, PAYMENT_ACTIONS, STOCK_ACTIONS
+
 LINE_KINDS = [
     ("unreconcile", "Unreconciled match"),
     ("credit_note", "Credit note"),
@@ -116,6 +104,17 @@ class SaleOrderCancelReconciledLog(models.Model):
             log.amount_unreconciled = totals.get((log.id, "unreconcile"), 0.0)
             log.amount_reversed = totals.get((log.id, "credit_note"), 0.0) + totals.get((log.id, "invoice_cancel"), 0.0)
             log.amount_refunded = totals.get((log.id, "payment_refund"), 0.0)
+
+    def _action_open_logs(self):
+        """The logs of a run, as the faces show them once it is done."""
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "order_cancel_reconciled.sale_order_cancel_reconciled_log_action"
+        )
+        if len(self) == 1:
+            action.update(res_id=self.id, view_mode="form", views=[(False, "form")])
+        else:
+            action["domain"] = [("id", "in", self.ids)]
+        return action
 
     def action_reorder(self):
         """Start a new quotation with the cancelled order's lines: "refund or re-order"."""

@@ -1,7 +1,9 @@
 from odoo import fields, models
 from odoo.osv import expression
 
-LOG_READERS = "account.group_account_invoice,order_cancel_reconciled.group_cancel_reconciled"
+from .order_cancel_reconciled_plan import GROUP_XMLID
+
+LOG_READERS = f"account.group_account_invoice,{GROUP_XMLID}"
 
 
 class SaleOrderCancelReconciledLogMixin(models.AbstractModel):

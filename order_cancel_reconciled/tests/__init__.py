@@ -1,6 +1,7 @@
 from . import test_engine
 from . import test_engine_stock
 from . import test_engine_guards
+from . import test_engine_model
 from . import test_review
 from . import test_reliability
 from . import test_sales_ui

@@ -1,8 +1,6 @@
 import contextlib
 from unittest.mock import patch
 
-from odoo_test_helper import FakeModelLoader
-
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
@@ -154,7 +152,7 @@ class TestEngineGuards(CancelReconciledCommon):
     def test_failure_in_last_step_rolls_everything_back(self):
         order, _invoice, _payment = self.paid_delivered_order()
         before = self.snapshot(order)
-        model = self.registry["sale.order.cancel.reconciled"]
+        model = self.registry["order.cancel.reconciled.engine"]
         with patch.object(model, "_step_post_chatter", side_effect=UserError("mail server down")):
             with self.assertRaisesRegex(UserError, f"{order.name} could not be cancelled: mail server down"):
                 self.cancel(order, payment_action="refund", stock_action="return_validate")
@@ -162,7 +160,7 @@ class TestEngineGuards(CancelReconciledCommon):
 
     def test_failure_rolls_back_even_when_the_caller_catches_it(self):
         order, invoice, _payment = self.paid_delivered_order()
-        model = self.registry["sale.order.cancel.reconciled"]
+        model = self.registry["order.cancel.reconciled.engine"]
         wizard = self.env["sale.order.cancel.reconciled"].create({"order_ids": [Command.set(order.ids)]})
         with patch.object(model, "_step_return_delivered_goods", side_effect=UserError("no return type")):
             with contextlib.suppress(UserError):
@@ -181,51 +179,16 @@ class TestEngineGuards(CancelReconciledCommon):
         for _index in range(3):
             orders |= self.paid_delivered_order()[0]
         third = orders[2]
-        model = self.registry["sale.order.cancel.reconciled"]
+        model = self.registry["order.cancel.reconciled.engine"]
         original = model._step_cancel_order
 
-        def fail_on_third(wizard, order, plan, log):
-            if order == third:
+        def fail_on_third(engine, plan, options, log):
+            if plan.order == third:
                 raise UserError(CARRIER_REFUSES)
-            return original(wizard, order, plan, log)
+            return original(engine, plan, options, log)
 
         before = self.snapshot(orders)
         with patch.object(model, "_step_cancel_order", fail_on_third):
             with self.assertRaisesRegex(UserError, f"{third.name} could not be cancelled: the carrier refuses"):
                 self.cancel(orders)
         self.assertEqual(self.snapshot(orders), before)
-
-
-@tagged("post_install", "-at_install")
-class TestEngineExtension(CancelReconciledCommon):
-    """Another addon adds a step by inheriting the wizard."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.loader = FakeModelLoader(cls.env, cls.__module__)
-        cls.loader.backup_registry()
-        from .fake_extension import SaleOrderCancelReconciled
-
-        cls.loader.update_registry((SaleOrderCancelReconciled,))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.loader.restore_registry()
-        super().tearDownClass()
-
-    def test_extension_step_runs_in_place(self):
-        order = self.paid_delivered_order()[0]
-        logs, _action = self.cancel(order, note="Customer called. ")
-        self.assertEqual(
-            logs.note, f"Customer called. Linked documents of {order.name} cancelled (order state: cancel)."
-        )
-
-    def test_extension_step_failure_rolls_back(self):
-        order, invoice, _payment = self.paid_delivered_order()
-        order.client_order_ref = "fail in extension"
-        before = self.snapshot(order)
-        with self.assertRaisesRegex(UserError, "linked purchase order is already received"):
-            self.cancel(order)
-        self.assertEqual(self.snapshot(order), before)
-        self.assertEqual(invoice.payment_state, "paid")

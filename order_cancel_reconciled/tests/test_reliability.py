@@ -187,22 +187,27 @@ class TestReliability(CancelReconciledCommon):
 
     def test_plan_queries_do_not_grow_per_line(self):
         warm_up, small, large = self.build_order(2, 2), self.build_order(2, 2), self.build_order(20, 2)
-        Wizard = self.env["sale.order.cancel.reconciled"]
-        wizards = [Wizard.create({"order_ids": [Command.set(order.ids)]}).sudo() for order in (warm_up, small, large)]
-        self.count_queries(wizards[0]._prepare_plans)
-        counts = [self.count_queries(wizard._prepare_plans) for wizard in wizards[1:]]
+        engine = self.env["order.cancel.reconciled.engine"].sudo()
+        options = engine._prepare_options(self.env.company)
+        self.count_queries(lambda: engine._prepare_plans(warm_up, options))
+        counts = [
+            self.count_queries(lambda order=order: engine._prepare_plans(order, options)) for order in (small, large)
+        ]
         self.assertLessEqual(counts[1] - counts[0], PLAN_GROWTH_SLACK, f"plan queries for 2 and 20 lines: {counts}")
 
     # -- injected failures -----------------------------------------------------------------------
 
+    def step_names(self):
+        return [step.__name__ for step in self.env["order.cancel.reconciled.engine"]._get_steps()]
+
     def fail_after(self, step, orders, changed, fail_on=None):
         """The step as it is, then a failure: what the step changed must be rolled back too."""
-        original = getattr(self.registry["sale.order.cancel.reconciled"], step)
+        original = getattr(self.registry["order.cancel.reconciled.engine"], step)
         before = self.full_snapshot(orders)
 
-        def failing(wizard, order, plan, log):
-            result = original(wizard, order, plan, log)
-            if fail_on is None or order == fail_on:
+        def failing(engine, plan, options, log):
+            result = original(engine, plan, options, log)
+            if fail_on is None or plan.order == fail_on:
                 changed[step] = self.full_snapshot(orders) != before
                 message = f"injected failure after {step}"
                 raise UserError(message)
@@ -214,9 +219,9 @@ class TestReliability(CancelReconciledCommon):
         partner = self.env["res.partner"].create({"name": "Fault Customer", "email": "fault@example.com"})
         order = self.build_order(3, payments=2, partial_delivery=True, partner=partner)
         self.assertEqual(len(order.picking_ids), 2, "a done delivery and its backorder")
-        model = self.registry["sale.order.cancel.reconciled"]
+        model = self.registry["order.cancel.reconciled.engine"]
         options = {"payment_action": "refund", "stock_action": "return_validate", "notify_customer": True}
-        steps = self.env["sale.order.cancel.reconciled"]._get_cancel_steps()
+        steps = self.step_names()
         self.assertIn("_step_unreconcile_payments", steps)
         changed = {}
         for step in steps:
@@ -241,11 +246,11 @@ class TestReliability(CancelReconciledCommon):
         partner = self.env["res.partner"].create({"name": "Batch Fault Customer"})
         orders = self.env["sale.order"].concat(*(self.build_order(2, partner=partner) for _index in range(3)))
         second = orders[1]
-        model = self.registry["sale.order.cancel.reconciled"]
+        model = self.registry["order.cancel.reconciled.engine"]
         changed = {}
         before = self.full_snapshot(orders)
         # The last step: the first order is then fully cancelled, the second all but done.
-        step = self.env["sale.order.cancel.reconciled"]._get_cancel_steps()[-1]
+        step = self.step_names()[-1]
         with (
             patch.object(model, step, self.fail_after(step, orders, changed, fail_on=second)),
             self.assertRaisesRegex(UserError, f"{second.name} could not be cancelled: injected failure"),
@@ -263,8 +268,8 @@ class TestReliability(CancelReconciledCommon):
         before = self.full_snapshot(order)
         self.env.cr.precommit.clear()
         tracked = self.env(context={**self.env.context, "tracking_disable": False, "mail_notrack": False})
-        model = self.registry["sale.order.cancel.reconciled"]
-        step = self.env["sale.order.cancel.reconciled"]._get_cancel_steps()[-1]
+        model = self.registry["order.cancel.reconciled.engine"]
+        step = self.step_names()[-1]
         with (
             patch.object(model, step, self.fail_after(step, order, {})),
             contextlib.suppress(UserError),

@@ -1,0 +1,128 @@
+"""The engine's vocabulary: the options of a run, the plan of one order and what was found in it.
+
+Plain structures, named, so that the engine's steps, the wizard's preview and an extension read
+``plan.documents`` or ``options.payment_action`` instead of string keys. The addon's constants
+live here too, one place each.
+"""
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+GROUP_XMLID = "order_cancel_reconciled.group_cancel_reconciled"
+# Documented context keys. PLAIN_CANCEL_KEY: the caller knowingly wants Odoo's plain cancel of
+# orders with posted invoices (the engine's own cancel step uses it). FROM_BUTTON_KEY: set by the
+# views' Cancel buttons, so that a person is shown the way instead of an error for code.
+PLAIN_CANCEL_KEY = "order_cancel_reconciled_plain_cancel"
+FROM_BUTTON_KEY = "order_cancel_reconciled_from_button"
+MAX_IDS_IN_MESSAGE = 5
+# One request cancels at most this many orders: more is refused before anything is read.
+MAX_ORDERS = 10000
+RECEIVABLE_TYPES = ("asset_receivable", "liability_payable")
+
+INVOICE_ACTIONS = [
+    ("reverse", "Reverse with a credit note"),
+    ("cancel", "Reset to draft and cancel"),
+]
+PAYMENT_ACTIONS = [
+    ("keep", "Keep as customer credit"),
+    ("cancel", "Cancel the payment"),
+    ("refund", "Refund the customer"),
+]
+STOCK_ACTIONS = [
+    ("return", "Prepare returns"),
+    ("return_validate", "Return and validate now"),
+    ("none", "Leave the deliveries as they are"),
+]
+OPTION_VALUES = {
+    "invoice_action": INVOICE_ACTIONS,
+    "payment_action": PAYMENT_ACTIONS,
+    "stock_action": STOCK_ACTIONS,
+}
+
+
+@dataclass(frozen=True)
+class CancelOptions:
+    """What the user chose for a run; the same for every order of it."""
+
+    invoice_action: str
+    payment_action: str
+    stock_action: str
+    reason: object  # a sale.order.cancel.reconciled.reason record, possibly empty
+    note: str = ""
+    notify_customer: bool = False
+    # (subject, body) as the user edited them for a run of one order; else the template's.
+    message: tuple = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the plan of an order found: a blocking one refuses the run (with this message)
+    and shows as the order's error in the preview; the others show as warnings."""
+
+    message: str
+    blocking: bool = False
+
+
+@dataclass(frozen=True)
+class Match:
+    """One reconciliation of a document's receivable line, seen from the document's side, with
+    its amounts read before unreconciling deletes it."""
+
+    partial: object
+    document_line: object
+    counterpart_line: object
+    amount: float  # in the counterpart's currency
+    currency: object
+    amount_company: float
+    date: object
+    exchange_move: object
+
+
+class WriteoffLine(NamedTuple):
+    """The order's share of one non-money line, rounded in its currencies."""
+
+    line: object
+    amount_currency: float
+    balance: float
+
+
+@dataclass(frozen=True)
+class WriteoffShare:
+    """An order's share of the non-money lines (discounts, write-offs) of one payment or bank
+    entry: ``freed`` is what the order frees per receivable line of that entry."""
+
+    move: object
+    freed: dict
+    lines: list  # of WriteoffLine
+
+    @property
+    def counterpart(self):
+        return next(iter(self.freed))
+
+
+@dataclass
+class OrderPlan:
+    """What the run will touch for one order, read before anything changes."""
+
+    order: object
+    documents: object  # posted invoices and credit notes undone with this order
+    undone_earlier: object  # its documents already undone with an earlier order of the run
+    draft_invoices: object
+    matches: list  # of Match
+    external_matches: list  # the matches with payments and other entries than its documents
+    payments: object
+    writeoffs: list  # of WriteoffShare
+    pending_pickings: object
+    done_pickings: object
+    findings: list = field(default_factory=list)
+    # Filled by the run: per freed payment line, the receivable line of its discounts' reversal.
+    writeoff_reversals: dict = field(default_factory=dict)
+
+    @property
+    def refusal(self):
+        """The message of the first blocking finding, or None."""
+        return next((finding.message for finding in self.findings if finding.blocking), None)
+
+    @property
+    def warnings(self):
+        return [finding.message for finding in self.findings if not finding.blocking]
