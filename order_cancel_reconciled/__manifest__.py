@@ -8,21 +8,25 @@
     "website": "https://github.com/order-cancel-reconciled/order_cancel_reconciled",
     "category": "Sales",
     # sale_management brings the Sales app itself: its home menu entry and its Settings tab.
-    "depends": ["sale_management", "sale_stock", "account"],
+    "depends": ["sale_management", "sale_stock", "account", "portal"],
     "data": [
         "security/order_cancel_reconciled_security.xml",
         "security/ir.model.access.csv",
         "security/order_cancel_reconciled_rules.xml",
         "data/sale_order_cancel_reconciled_reason_data.xml",
         "data/mail_template_data.xml",
+        "data/ir_cron_data.xml",
         "report/sale_order_cancel_reconciled_log_report.xml",
         "wizards/sale_order_cancel_reconciled_views.xml",
         "views/sale_order_cancel_reconciled_log_views.xml",
         "views/sale_order_cancel_reconciled_reason_views.xml",
         "views/sale_order_views.xml",
+        "views/sale_order_cancel_reconciled_request_views.xml",
+        "views/sale_portal_templates.xml",
         "views/account_move_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
+        "report/sale_order_cancel_reconciled_analysis_views.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -118,8 +118,15 @@ def set_up(registry):
         journal = env["account.journal"].search([("company_id", "=", company.id), ("type", "=", "bank")], limit=1)
         orders = {}
         # "paid": two cancellations race; "half paid": a payment races a cancellation;
-        # "opened late": a second user opens the wizard while the first one runs.
-        for key, paid_share in (("paid", 1.0), ("half paid", 0.5), ("opened late", 1.0)):
+        # "opened late": a second user opens the wizard while the first one runs; "requested": two
+        # runs of the scheduled action on the customer's approved request.
+        for key, paid_share in (
+            ("paid", 1.0),
+            ("half paid", 0.5),
+            ("opened late", 1.0),
+            ("requested", 1.0),
+            ("requested busy", 1.0),
+        ):
             order = env["sale.order"].create(
                 {
                     "partner_id": customer.id,
@@ -280,6 +287,68 @@ def race_wizard_opened_during_run(registry, order_id):
     )
 
 
+REQUEST_MODEL = "sale.order.cancel.reconciled.request"
+
+
+def approved_request(registry, order_id):
+    """A customer's request on the order, approved and committed: the scheduled action's work."""
+    with registry.cursor() as cr:
+        env = user_env(cr, "admin")
+        reason = env.ref(f"{ADDON}.reason_customer_request")
+        values = {"order_id": order_id, "reason_id": reason.id, "state": "approved"}
+        request_id = env[REQUEST_MODEL].sudo().create(values).id
+        cr.commit()
+    return request_id
+
+
+def race_two_scheduled_runs(registry, order_id):
+    """Two runs of the scheduled action at once (two cron workers, or one and a manual run) on a
+    customer's approved request: each takes another request, none waits, the order is cancelled
+    once."""
+    model = REQUEST_MODEL
+    request_id = approved_request(registry, order_id)
+    with open_cursor(registry) as first_cr:
+        first = api.Environment(first_cr, odoo.SUPERUSER_ID, {})[model]
+        taken = first._lock_next_approved()
+        check("the first run takes the approved request", taken.id == request_id)
+        second = {}
+
+        def second_run(env):
+            second["request"] = env[model]._cron_process_approved().id
+
+        error, seconds, logged = rpc(registry, second_run, login="admin")
+        check("a second run meanwhile takes nothing", error is None and not second.get("request"), error or second)
+        check("and does not wait for the first (under 5 s)", seconds < QUICK_SECONDS, f"{seconds:.1f} s")
+        check("and logs no ERROR", not logged, "; ".join(logged))
+        taken._process()
+        first_cr.commit()
+    with registry.cursor() as cr:
+        env = user_env(cr, "admin")
+        request = env[model].browse(request_id)
+        logs = env["sale.order.cancel.reconciled.log"].search_count([("order_id", "=", order_id)])
+        check("the request is done and the order cancelled once", (request.state, logs) == ("done", 1))
+        check("a later run finds nothing to do", not env[model]._cron_process_approved())
+
+
+def scheduled_run_on_a_busy_order(registry, order_id):
+    """The scheduled action meets an approved request whose order another user is changing: the
+    request stays approved, nothing is logged as an error, and the next run cancels the order."""
+    model = REQUEST_MODEL
+    request_id = approved_request(registry, order_id)
+    with open_cursor(registry) as editing_cr:
+        editing_cr.execute("SELECT id FROM sale_order WHERE id = %s FOR UPDATE", (order_id,))
+        error, seconds, logged = rpc(registry, lambda env: env[model]._cron_process_approved(), login="admin")
+        check("a run while the order is being changed does not wait", error is None and seconds < QUICK_SECONDS)
+        check("and logs no ERROR", not logged, "; ".join(logged))
+        editing_cr.rollback()
+    with registry.cursor() as cr:
+        env = user_env(cr, "admin")
+        check("the request stays approved for the next run", env[model].browse(request_id).state == "approved")
+        env[model]._cron_process_approved()
+        check("the next run cancels the order", env[model].browse(request_id).state == "done")
+        cr.rollback()
+
+
 def main(conf, dbname):
     config.parse_config(["-c", conf, "-d", dbname, "--log-level=warn"])
     registry = odoo.modules.registry.Registry(dbname)
@@ -293,6 +362,8 @@ def main(conf, dbname):
         race_two_cancellations(registry, orders["paid"])
         race_payment_and_cancellation(registry, orders["half paid"], journal_id)
         race_wizard_opened_during_run(registry, orders["opened late"])
+        race_two_scheduled_runs(registry, orders["requested"])
+        scheduled_run_on_a_busy_order(registry, orders["requested busy"])
     failed = results.count(False)
     print(f"concurrency: {len(results) - failed} passed, {failed} failed")
     return 1 if failed else 0

@@ -67,6 +67,8 @@ order = env["sale.order"].search([("client_order_ref", "=", "partially delivered
 wizard = env["sale.order.cancel.reconciled"].create({"order_ids": [(6, 0, order.ids)], "notify_customer": True})
 wizard.action_confirm()
 check("the upgraded addon cancels an order", order.state == "cancel" and len(order.cancel_reconciled_log_ids) == 1)
+portal_reasons = env["sale.order.cancel.reconciled.reason"].search([("show_on_portal", "=", True)])
+check("customers have reasons to choose on the portal (18.0.1.2.0)", env.ref("$ADDON.reason_order_error") in portal_reasons)
 env.cr.rollback()
 failed = results.count(False)
 print(f"upgrade: {len(results) - failed} passed, {failed} failed")

@@ -21,7 +21,11 @@ Odoo 18.0 with $ADDON is starting on http://localhost:8069
   Sales > Orders > Orders: open the order marked "paid and delivered" and click "Cancel Reconciled Order".
   Invoicing > Review > Cancelled Reconciled Orders: the logs to review (also Sales > Orders >
   Cancelled Reconciled Orders for the members who ran them).
-  Sales > Configuration > Settings > Cancelling Paid Orders: the company's defaults.
+  Sales > Configuration > Settings > Cancelling Paid Orders: the company's defaults and the
+  portal requests' rules.
+  Portal: log in as portal_demo / portal_demo (another browser), My Account > Sales Orders: the
+  order marked "cancellation requested on the portal" waits; Sales > Orders > Cancellation
+  Requests (admin): approve or refuse it.
 Stop the server with Ctrl+C.
 
 MSG

@@ -1,8 +1,11 @@
 # Demonstration scenario, run with `odoo-bin shell` (which provides `env`); idempotent.
 # A customer with three orders: paid and delivered; partially delivered and paid; paid in EUR.
+# A portal customer whose paid order waits on a cancellation request (added to older demo
+# databases too).
 from odoo import Command, fields
 
 MARK = "ocr-demo"
+PORTAL_MARK = "ocr-demo-portal"
 
 
 def make_order(customer, lines, pricelist=None):
@@ -39,9 +42,43 @@ def invoice_and_pay(order, currency=None):
     ).create(vals)._create_payments()
 
 
+def portal_request(env, chair):
+    """A portal customer who asked to cancel a paid order: the request waits for a member.
+    (Left out with versions of the addon before portal requests, as the upgrade check installs.)"""
+    if "sale.order.cancel.reconciled.request" not in env or env["res.partner"].search_count(
+        [("ref", "=", PORTAL_MARK)]
+    ):
+        return
+    env.company.cancel_request_portal = True
+    env.ref("order_cancel_reconciled.reason_customer_request").show_on_portal = True
+    env.ref("order_cancel_reconciled.reason_order_error").show_on_portal = True
+    customer = env["res.partner"].create(
+        {"name": "Gemini Furniture (demo)", "ref": PORTAL_MARK, "email": "gemini@example.com"}
+    )
+    env["res.users"].create(
+        {
+            "name": customer.name,
+            "login": "portal_demo",
+            "password": "portal_demo",
+            "partner_id": customer.id,
+            "groups_id": [Command.set([env.ref("base.group_portal").id])],
+        }
+    )
+    order = make_order(customer, [(chair, 2)])
+    order.client_order_ref = "cancellation requested on the portal"
+    deliver(order)
+    invoice_and_pay(order)
+    reason = env.ref("order_cancel_reconciled.reason_order_error")
+    env["sale.order.cancel.reconciled.request"].sudo()._request_from_portal(order, reason, "Ordered twice by mistake")
+    env.cr.commit()
+    print(f"Portal request loaded: {order.name} for {customer.name} (portal login portal_demo / portal_demo).")
+
+
 def main(env):
+    chair = env["product.product"].search([("name", "=", "Office Chair (demo)")], limit=1)
     if env["res.partner"].search_count([("ref", "=", MARK)]):
         print("Demo scenario already loaded.")
+        portal_request(env, chair)
         return
     company = env.company
     customer = env["res.partner"].create({"name": "Azure Interior (demo)", "ref": MARK, "email": "azure@example.com"})
@@ -90,6 +127,7 @@ def main(env):
     invoice_and_pay(foreign, eur)
     env.cr.commit()
     print(f"Demo scenario loaded: {paid.name}, {partial.name}, {foreign.name} for {customer.name}.")
+    portal_request(env, chair)
 
 
 main(env)  # noqa: F821

@@ -10,8 +10,9 @@ ODOO_CONF="$LOCAL/odoo.conf"
 ODOO_BIN="$ODOO_SRC/odoo-bin"
 ADDON=order_cancel_reconciled
 # Installed beside the addon in the test database: the tests drive an automated action
-# (base_automation) and OCA's sale_automatic_workflow (requirements-oca.txt) over it.
-TEST_COMPANIONS=base_automation,sale_automatic_workflow
+# (base_automation), OCA's sale_automatic_workflow (requirements-oca.txt) and online payments of
+# Odoo's simulated provider (payment_demo) over it.
+TEST_COMPANIONS=base_automation,sale_automatic_workflow,payment_demo
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }

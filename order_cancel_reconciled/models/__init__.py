@@ -11,3 +11,4 @@ from . import order_cancel_reconciled_engine_writeoffs
 from . import order_cancel_reconciled_engine_stock
 from . import order_cancel_reconciled_engine_order
 from . import order_cancel_reconciled_engine
+from . import sale_order_cancel_reconciled_request

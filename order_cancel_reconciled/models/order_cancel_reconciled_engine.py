@@ -4,7 +4,7 @@ from odoo import api, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from .order_cancel_reconciled_plan import OPTION_VALUES, CancelOptions, Finding, OrderPlan
+from .order_cancel_reconciled_plan import OPTION_VALUES, CancelOptions, Finding, OrderPlan, OrdersBusyError
 
 LOG_MODEL = "sale.order.cancel.reconciled.log"
 
@@ -127,7 +127,7 @@ class OrderCancelReconciledEngine(models.AbstractModel):
                             log_exceptions=False,
                         )
         except LockNotAvailable:
-            raise UserError(
+            raise OrdersBusyError(
                 self.env._(
                     "These orders or their invoices are being changed by another user right now (a payment, an "
                     "edit or another cancellation): %s. Try again in a moment.",

@@ -45,6 +45,8 @@ class OrderCancelReconciledEngineOrder(models.AbstractModel):
 
     def _step_cancel_order(self, plan, options, log):
         plan.order._cancel_reconciled_cancel_order()
+        # The customer's open request, whoever cancels the order and however, is done with it.
+        plan.order._get_cancel_reconciled_open_requests()._mark_done(log)
 
     def _step_notify_customer(self, plan, options, log):
         if not options.notify_customer:

@@ -8,6 +8,8 @@ live here too, one place each.
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from odoo.exceptions import UserError
+
 GROUP_XMLID = "order_cancel_reconciled.group_cancel_reconciled"
 # Documented context keys. PLAIN_CANCEL_KEY: the caller knowingly wants Odoo's plain cancel of
 # orders with posted invoices (the engine's own cancel step uses it). FROM_BUTTON_KEY: set by the
@@ -38,6 +40,10 @@ OPTION_VALUES = {
     "payment_action": PAYMENT_ACTIONS,
     "stock_action": STOCK_ACTIONS,
 }
+
+
+class OrdersBusyError(UserError):
+    """Another transaction holds the orders or their invoices right now: try again later."""
 
 
 @dataclass(frozen=True)

@@ -11,3 +11,11 @@ class ResCompany(models.Model):
     )
     cancel_reconciled_payment_action = fields.Selection(PAYMENT_ACTIONS, string="Freed Payments", default="keep")
     cancel_reconciled_stock_action = fields.Selection(STOCK_ACTIONS, string="Delivered Goods", default="return")
+    cancel_request_portal = fields.Boolean(string="Cancellation Requests on the Portal")
+    cancel_request_auto = fields.Boolean(string="Approve Requests Automatically")
+    cancel_request_auto_undelivered = fields.Boolean(string="Only When Nothing Is Delivered", default=True)
+    cancel_request_auto_days = fields.Integer(string="Within Days of Confirmation", default=14)
+    cancel_request_auto_max_amount = fields.Monetary(
+        string="Up to an Order Total", currency_field="currency_id", help="0 for any total."
+    )
+    cancel_request_auto_online_only = fields.Boolean(string="Only Paid Online (Refundable)")

@@ -13,3 +13,15 @@ class ResConfigSettings(models.TransientModel):
     cancel_reconciled_stock_action = fields.Selection(
         related="company_id.cancel_reconciled_stock_action", readonly=False, string="Delivered Goods"
     )
+    cancel_request_portal = fields.Boolean(related="company_id.cancel_request_portal", readonly=False)
+    cancel_request_auto = fields.Boolean(related="company_id.cancel_request_auto", readonly=False)
+    cancel_request_auto_undelivered = fields.Boolean(
+        related="company_id.cancel_request_auto_undelivered", readonly=False
+    )
+    cancel_request_auto_days = fields.Integer(related="company_id.cancel_request_auto_days", readonly=False)
+    cancel_request_auto_max_amount = fields.Monetary(
+        related="company_id.cancel_request_auto_max_amount", readonly=False
+    )
+    cancel_request_auto_online_only = fields.Boolean(
+        related="company_id.cancel_request_auto_online_only", readonly=False
+    )

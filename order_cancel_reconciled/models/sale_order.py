@@ -3,6 +3,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 from .order_cancel_reconciled_plan import FROM_BUTTON_KEY, GROUP_XMLID, MAX_IDS_IN_MESSAGE, MAX_ORDERS, PLAIN_CANCEL_KEY
 from .sale_order_cancel_reconciled_log_mixin import LOG_READERS
+from .sale_order_cancel_reconciled_request import OPEN_STATES
 
 PAID_STATES = ("paid", "in_payment")
 RECONCILED_STATES = ("partial", *PAID_STATES)
@@ -15,6 +16,12 @@ class SaleOrder(models.Model):
         "sale.order.cancel.reconciled.log", "order_id", string="Cancellation Logs", readonly=True, groups=LOG_READERS
     )
     cancel_reconciled_log_count = fields.Integer(compute="_compute_cancel_reconciled_log_count", groups=LOG_READERS)
+    cancel_request_ids = fields.One2many(
+        "sale.order.cancel.reconciled.request", "order_id", string="Cancellation Requests", readonly=True
+    )
+    cancel_request_state = fields.Selection(
+        related="cancel_request_ids.state", string="Cancellation Request", help="The state of the latest request."
+    )
     invoice_payment_status = fields.Selection(
         [("not_paid", "Not Paid"), ("partial", "Partly Paid"), ("paid", "Paid")],
         string="Payment Status",
@@ -83,6 +90,12 @@ class SaleOrder(models.Model):
 
     def action_open_cancel_reconciled_logs(self):
         return self.cancel_reconciled_log_ids._get_records_action(name=self.env._("Order Cancellation Logs"))
+
+    def action_open_cancel_requests(self):
+        requests = self.cancel_request_ids
+        if len(requests) == 1:
+            return requests._get_records_action(name=requests.display_name)
+        return requests._get_records_action(name=self.env._("Cancellation Requests"))
 
     def action_cancel_reconciled(self):
         """Open the wizard that cancels these orders with their payments, invoices and deliveries."""
@@ -279,6 +292,10 @@ class SaleOrder(models.Model):
     def _get_cancel_reconciled_orders_of(self, invoices):
         """The orders these invoices bill."""
         return invoices.invoice_line_ids.sale_line_ids.order_id
+
+    def _get_cancel_reconciled_open_requests(self):
+        """The customer's requests to cancel the order that wait for it."""
+        return self.cancel_request_ids.filtered(lambda request: request.state in OPEN_STATES)
 
     def _get_cancel_reconciled_partner_type(self):
         """The partner's side of the order's payments and refunds."""

@@ -9,3 +9,6 @@ class SaleOrderCancelReconciledReason(models.Model):
     name = fields.Char(required=True, translate=True)
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
+    show_on_portal = fields.Boolean(
+        string="Shown to Customers", help="Customers pick this reason when they ask to cancel on the portal."
+    )

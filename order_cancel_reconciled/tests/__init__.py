@@ -10,3 +10,4 @@ from . import test_i18n
 from . import test_guard
 from . import test_money
 from . import test_menus
+from . import test_cancel_requests

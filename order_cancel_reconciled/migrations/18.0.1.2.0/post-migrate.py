@@ -7,6 +7,8 @@
 - Log titles and line descriptions are rendered when read, from the facts the log stores. The
   one fact that lived only in the stored words is the exchange difference entry an unreconciled
   match reversed: it is found again in the old description (kept in its column) and linked.
+- Customers may ask to cancel on the portal, choosing among the reasons shown to customers. The
+  reasons are noupdate data: the two meant for customers are offered here.
 """
 
 import logging
@@ -23,6 +25,14 @@ def migrate(cr, version):
     env = api.Environment(cr, SUPERUSER_ID, {})
     _link_exchange_moves(env)
     _move_group(env)
+    _offer_reasons_on_portal(env)
+
+
+def _offer_reasons_on_portal(env):
+    for xmlid in ("reason_customer_request", "reason_order_error"):
+        reason = env.ref(f"order_cancel_reconciled.{xmlid}", raise_if_not_found=False)
+        if reason:
+            reason.show_on_portal = True
 
 
 def _link_exchange_moves(env):

@@ -1,0 +1,98 @@
+/** @odoo-module **/
+
+import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_service/tour_utils";
+
+// The customer, on the portal page of their paid order, asks to cancel it.
+registry.category("web_tour.tours").add("order_cancel_reconciled_portal_request", {
+    steps: () => [
+        {
+            content: "Ask to cancel the order",
+            trigger: "a.o_cancel_request_button",
+            run: "click",
+        },
+        {
+            content: "Pick a reason offered to customers",
+            trigger: "#modal_cancel_request select[name='reason_id']",
+            run: "selectByLabel Order entered by mistake",
+        },
+        {
+            content: "Say why",
+            trigger: "#modal_cancel_request textarea[name='comment']",
+            run: "edit Ordered twice by mistake",
+        },
+        {
+            content: "Send the request",
+            trigger: "#modal_cancel_request button.o_cancel_request_submit",
+            run: "click",
+        },
+        {
+            content: "The page says the cancellation is requested",
+            trigger: ".o_cancel_request_state:contains(Cancellation requested)",
+        },
+        {
+            content: "And no second request can be sent",
+            trigger: "#sale_order_sidebar_button:not(:has(.o_cancel_request_button))",
+        },
+    ],
+});
+
+// A member finds the request by the menus, approves it and confirms the cancellation.
+registry.category("web_tour.tours").add("order_cancel_reconciled_member_approves_request", {
+    url: "/odoo",
+    steps: () => [
+        ...stepUtils.goToAppSteps("sale.sale_menu_root", "Open the Sales app"),
+        {
+            content: "Orders section",
+            trigger: ".o_menu_sections [data-menu-xmlid='sale.sale_order_menu']",
+            run: "click",
+        },
+        {
+            content: "Cancellation Requests",
+            trigger: ".o-dropdown-item[data-menu-xmlid='order_cancel_reconciled.sale_order_cancel_reconciled_request_menu']",
+            run: "click",
+        },
+        {
+            content: "Open the customer's request",
+            trigger: ".o_data_row:contains('Tour Portal Customer') td[name='order_id']",
+            run: "click",
+        },
+        {
+            content: "The customer's comment is there",
+            trigger: ".o_form_view .o_field_widget[name='comment']:contains(Ordered twice by mistake)",
+        },
+        {
+            content: "Approve and cancel the order",
+            trigger: ".o_form_view button[name='action_approve']",
+            run: "click",
+        },
+        {
+            content: "The dialog carries the customer's reason",
+            trigger: ".modal .o_field_widget[name='reason_id'] input:value(Order entered by mistake)",
+        },
+        {
+            content: "Confirm",
+            trigger: ".modal button[name='action_confirm']",
+            run: "click",
+        },
+        {
+            content: "Confirm once more",
+            trigger: ".modal .modal-footer button.btn-primary:contains(Cancel the orders)",
+            run: "click",
+        },
+        {
+            content: "The log of the cancellation opens",
+            trigger: ".o_form_view .o_field_widget[name='name']:contains(Cancellation of)",
+        },
+    ],
+});
+
+// Back on the portal, the customer sees the order cancelled at their request.
+registry.category("web_tour.tours").add("order_cancel_reconciled_portal_sees_cancelled", {
+    steps: () => [
+        {
+            content: "The order is cancelled at the customer's request",
+            trigger: ".o_cancel_request_done:contains(Cancelled at your request)",
+        },
+    ],
+});
