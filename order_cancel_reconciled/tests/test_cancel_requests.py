@@ -373,3 +373,21 @@ class TestCancelRequestTour(CancelRequestCommon, HttpCase):
         self.start_tour("/odoo", "order_cancel_reconciled_member_approves_request", login="tour_request_member")
         self.assertEqual((request.state, order.state), ("done", "cancel"))
         self.start_tour(f"/my/orders/{order.id}", "order_cancel_reconciled_portal_sees_cancelled", login="tour_portal")
+
+    def test_portal_request_in_chinese(self):
+        self.env["res.lang"]._activate_lang("zh_CN")
+        self.env["ir.module.module"]._load_module_terms(["order_cancel_reconciled"], ["zh_CN"], overwrite=True)
+        customer = self.env["res.partner"].create({"name": "Tour Chinese Customer", "lang": "zh_CN"})
+        portal_user = self.new_user("tour_portal_zh", "base.group_portal")
+        portal_user.write({"partner_id": customer.id, "lang": "zh_CN"})
+        self.env.ref("order_cancel_reconciled.reason_order_error").show_on_portal = True
+        order = self.create_order(partner=customer)
+        self.pay(self.invoice(order))
+        self.start_tour(
+            f"/my/orders/{order.id}", "order_cancel_reconciled_portal_request_zh_cn", login="tour_portal_zh"
+        )
+        self.assertRecordValues(
+            order.cancel_request_ids,
+            [{"state": "requested", "reason_id": self.ref("order_cancel_reconciled.reason_order_error")}],
+        )
+        self.assertTrue(order.message_ids.filtered(lambda message: "我们已收到您取消订单" in message.body))

@@ -96,3 +96,28 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_portal_sees_can
         },
     ],
 });
+
+// The same request by a customer who reads the portal in Simplified Chinese.
+registry.category("web_tour.tours").add("order_cancel_reconciled_portal_request_zh_cn", {
+    steps: () => [
+        {
+            content: "The button is in Chinese",
+            trigger: "a.o_cancel_request_button:contains(申请取消)",
+            run: "click",
+        },
+        {
+            content: "The reasons are in Chinese",
+            trigger: "#modal_cancel_request select[name='reason_id']:has(option:contains(订单录入错误))",
+            run: "selectByLabel 订单录入错误",
+        },
+        {
+            content: "Send the request, in Chinese",
+            trigger: "#modal_cancel_request button.o_cancel_request_submit:contains(提交申请)",
+            run: "click",
+        },
+        {
+            content: "The page says, in Chinese, that the cancellation is requested",
+            trigger: ".o_cancel_request_state:contains(取消申请提交于)",
+        },
+    ],
+});
