@@ -16,6 +16,7 @@
         "data/sale_order_cancel_reconciled_reason_data.xml",
         "data/mail_template_data.xml",
         "data/ir_cron_data.xml",
+        "data/mail_activity_type_data.xml",
         "report/sale_order_cancel_reconciled_log_report.xml",
         "wizards/sale_order_cancel_reconciled_views.xml",
         "views/sale_order_cancel_reconciled_log_views.xml",

@@ -44,9 +44,10 @@ class OrderCancelReconciledEngineOrder(models.AbstractModel):
         return findings
 
     def _step_cancel_order(self, plan, options, log):
+        # The customer's open request is done with this run (the plain cancel below closes it too).
+        requests = plan.order._get_cancel_reconciled_open_requests()
         plan.order._cancel_reconciled_cancel_order()
-        # The customer's open request, whoever cancels the order and however, is done with it.
-        plan.order._get_cancel_reconciled_open_requests()._mark_done(log)
+        requests._mark_done(log)
 
     def _step_notify_customer(self, plan, options, log):
         if not options.notify_customer:

@@ -236,7 +236,10 @@ class SaleOrder(models.Model):
             if reconciled:
                 raise UserError(reconciled._plain_cancel_refused_message())
         # Code below (sale_stock, our write guard) knows the check is done.
-        return super(SaleOrder, self.with_context(**{PLAIN_CANCEL_KEY: True}))._action_cancel()
+        result = super(SaleOrder, self.with_context(**{PLAIN_CANCEL_KEY: True}))._action_cancel()
+        # However the order is cancelled, the customer's open request is done with it.
+        self._get_cancel_reconciled_open_requests()._mark_done()
+        return result
 
     def write(self, vals):
         if vals.get("state") == "cancel" and not self.env.context.get(PLAIN_CANCEL_KEY):

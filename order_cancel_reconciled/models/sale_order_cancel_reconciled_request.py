@@ -1,6 +1,8 @@
+import logging
 from datetime import timedelta
 
 from markupsafe import Markup
+from psycopg2.errors import UniqueViolation
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -18,6 +20,9 @@ REQUEST_STATES = [
 # A request in one of these states is the order's open request: there is one at most.
 OPEN_STATES = ("requested", "approved", "failed")
 MAX_COMMENT = 2000
+ACTIVITY_XMLID = "order_cancel_reconciled.mail_activity_type_cancel_request"
+
+_logger = logging.getLogger(__name__)
 
 
 class SaleOrderCancelReconciledRequest(models.Model):
@@ -58,6 +63,27 @@ class SaleOrderCancelReconciledRequest(models.Model):
         ("comment_length", f"CHECK(char_length(comment) <= {MAX_COMMENT})", "The comment is too long."),
     ]
 
+    def init(self):
+        # One open request per order, whatever two transactions see at once.
+        self.env.cr.execute(
+            SQL(
+                "CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (order_id) WHERE state IN %s",
+                SQL.identifier(f"{self._table}_open_order_uniq"),
+                SQL.identifier(self._table),
+                OPEN_STATES,
+            )
+        )
+
+    def write(self, vals):
+        """Requests change through their actions only (run elevated after their checks); a member
+        may write the decision note of an open request, nothing else."""
+        if not self.env.su:
+            if set(vals) - {"decision_note"}:
+                raise AccessError(self.env._("Cancellation requests change only through Approve and Refuse."))
+            if any(request.state not in ("requested", "failed") for request in self):
+                raise UserError(self.env._("The decision on this request is taken."))
+        return super().write(vals)
+
     @api.depends("order_id")
     def _compute_display_name(self):
         for request in self:
@@ -93,7 +119,12 @@ class SaleOrderCancelReconciledRequest(models.Model):
         refusal = self._check_can_request(order, reason, comment)
         if refusal:
             return refusal
-        self._create_from_portal(order, reason, comment)
+        try:
+            with self.env.cr.savepoint():
+                self._create_from_portal(order, reason, comment)
+        except UniqueViolation:
+            # Another request of this order was committed since this transaction began.
+            return "already_requested"
         return "sent"
 
     @api.model
@@ -103,16 +134,21 @@ class SaleOrderCancelReconciledRequest(models.Model):
         request = self.create(
             {"order_id": order.id, "reason_id": reason.id, "comment": comment or False, "channel": "portal"}
         )
+        # What the staff reads is written in the staff's language, not the customer's.
+        staff = request.with_context(lang=request._get_staff_lang())
         order.message_post(
-            body=Markup(self.env._("Cancellation requested by the customer: %(reason)s. %(comment)s"))
-            % {"reason": reason.name, "comment": comment or ""},
+            body=Markup(staff.env._("Cancellation requested by the customer: %(reason)s. %(comment)s"))
+            % {"reason": reason.with_env(staff.env).name, "comment": comment or ""},
             author_id=order.partner_id.id,
             subtype_xmlid="mail.mt_note",
         )
         request._notify_customer()
-        if not request._approve_by_rules():
-            request._schedule_member_activity(self.env._("Cancellation requested: approve or refuse it"))
+        if not staff._approve_by_rules():
+            staff._schedule_member_activity(staff.env._("Cancellation requested: approve or refuse it"))
         return request
+
+    def _get_staff_lang(self):
+        return self.order_id.user_id.lang or self.company_id.partner_id.lang or self.env.lang
 
     def _get_rule_failures(self):
         """The company's conditions for an automatic approval that this request does not meet."""
@@ -160,7 +196,7 @@ class SaleOrderCancelReconciledRequest(models.Model):
                 body=self.env._("Waits for a member: %s.", "; ".join(failures)), subtype_xmlid="mail.mt_note"
             )
             return False
-        self.write({"state": "approved", "decision_date": fields.Datetime.now(), "decided_by_id": False})
+        self.sudo().write({"state": "approved", "decision_date": fields.Datetime.now(), "decided_by_id": False})
         self.message_post(body=self.env._("Approved automatically by the company's rules."))
         self._notify_customer()
         self.env.ref("order_cancel_reconciled.ir_cron_process_cancel_requests")._trigger()
@@ -175,7 +211,9 @@ class SaleOrderCancelReconciledRequest(models.Model):
             raise AccessError(
                 self.env._("Only members of the group “Cancel reconciled orders” may decide on cancellation requests.")
             )
-        self.check_access("write")
+        self.check_access("read")
+        # Deciding acts on the order: the member must be allowed to change it.
+        self.order_id._check_cancel_reconciled_access()
 
     def action_approve(self):
         """Open the cancellation with the request's reason and the customer's comment; confirming
@@ -190,7 +228,6 @@ class SaleOrderCancelReconciledRequest(models.Model):
             "default_reason_id": self.reason_id.id,
             "default_note": self.comment or False,
             "default_notify_customer": True,
-            "default_cancel_request_id": self.id,
         }
         return action
 
@@ -203,13 +240,20 @@ class SaleOrderCancelReconciledRequest(models.Model):
                 raise UserError(self.env._("Write the note the customer receives with the refusal first."))
         self.sudo().write({"state": "refused", "decided_by_id": self.env.uid, "decision_date": fields.Datetime.now()})
         self.sudo()._notify_customer()
-        self.order_id.activity_unlink(["mail.mail_activity_data_todo"])
+        self.order_id.sudo().activity_unlink([ACTIVITY_XMLID])
         return True
 
-    def _mark_done(self, log):
-        if self:
-            self.sudo().write({"state": "done", "log_id": log.id, "error": False})
-            self.order_id.activity_unlink(["mail.mail_activity_data_todo"])
+    def _mark_done(self, log=None):
+        """Done with the order's cancellation: by the run whose log is given (its author decided,
+        unless the rules had), or by a plain cancel of the order."""
+        for request in self.sudo():
+            vals = {"state": "done", "error": False}
+            if log:
+                vals["log_id"] = log.id
+                if not request.decided_by_id and request.state != "approved":
+                    vals.update(decided_by_id=log.user_id.id, decision_date=fields.Datetime.now())
+            request.write(vals)
+        self.order_id.sudo().activity_unlink([ACTIVITY_XMLID])
 
     # ------------------------------------------------------------------------------------------
     # Running approved requests (scheduled action)
@@ -232,21 +276,29 @@ class SaleOrderCancelReconciledRequest(models.Model):
         whose order someone is changing right now stays approved for the next run."""
         # A scheduled action of the system: the approval was the decision, checked when taken.
         requests = self.sudo()
-        request = requests._lock_next_approved()
-        processed = request and request._process()
-        remaining = requests.search_count([("state", "=", "approved")])
-        # Nothing done (none left, or the order is busy) ends this run; the next one tries again.
-        self.env["ir.cron"]._notify_progress(done=1 if processed else 0, remaining=remaining)
-        return request if processed else requests.browse()
+        busy = []
+        processed = requests.browse()
+        # A busy order is passed over for the next request: it never holds the others back.
+        while not processed and (request := requests._lock_next_approved(skip_ids=busy)):
+            if request._process():
+                processed = request
+            else:
+                busy.append(request.id)
+        remaining = requests.search_count([("state", "=", "approved"), ("id", "not in", busy)])
+        # Nothing done (none left, or only busy ones) ends this run; a later one tries again.
+        self.env["ir.cron"]._notify_progress(done=1 if processed else 0, remaining=remaining if processed else 0)
+        return processed
 
     @api.model
-    def _lock_next_approved(self):
+    def _lock_next_approved(self, skip_ids=()):
         # Two runs at once (a second worker, a manual run) each take a different request.
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
-                "SELECT id FROM %s WHERE state = 'approved' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                "SELECT id FROM %s WHERE state = 'approved' AND NOT id = ANY(%s) ORDER BY id LIMIT 1"
+                " FOR UPDATE SKIP LOCKED",
                 SQL.identifier(self._table),
+                list(skip_ids),
             )
         )
         row = self.env.cr.fetchone()
@@ -261,17 +313,28 @@ class SaleOrderCancelReconciledRequest(models.Model):
         self.ensure_one()
         engine = self.env["order.cancel.reconciled.engine"].sudo()
         try:
-            logs = engine._run(self.order_id.sudo(), self._prepare_options())
+            with self.env.cr.savepoint():
+                logs = engine._run(self.order_id.sudo(), self._prepare_options())
         except OrdersBusyError:
-            # Someone is paying or editing the order right now: the next run tries again.
+            # Someone is paying or editing the order right now: a later run tries again.
             return False
         except (UserError, ValidationError) as error:
-            self.write({"state": "failed", "error": error.args[0]})
-            self.message_post(body=self.env._("The cancellation failed: %s", error.args[0]))
-            self._schedule_member_activity(self.env._("The automatic cancellation failed"), error.args[0])
+            self._mark_failed(error.args[0])
+            return True
+        except Exception as error:
+            # Not the refusal of a rule: a fault. Marked failed all the same, so that one request
+            # never holds back the others.
+            _logger.exception("Cancellation request %s failed", self.id)
+            self._mark_failed(f"{type(error).__name__}: {error}")
             return True
         # The engine's cancel step has marked the request done with the log.
         return bool(logs)
+
+    def _mark_failed(self, error):
+        staff = self.with_context(lang=self._get_staff_lang())
+        self.write({"state": "failed", "error": error})
+        self.message_post(body=staff.env._("The cancellation failed: %s", error))
+        staff._schedule_member_activity(staff.env._("The automatic cancellation failed"), error)
 
     # ------------------------------------------------------------------------------------------
     # Telling people
@@ -285,7 +348,7 @@ class SaleOrderCancelReconciledRequest(models.Model):
             users = order.user_id if order.user_id in members else members
             for user in users.filtered(lambda user, order=order: order.company_id in user.company_ids):
                 order.sudo().activity_schedule(
-                    "mail.mail_activity_data_todo", user_id=user.id, summary=summary, note=note or request.comment
+                    ACTIVITY_XMLID, user_id=user.id, summary=summary, note=note or request.comment
                 )
 
     def _notify_customer(self):
@@ -298,7 +361,11 @@ class SaleOrderCancelReconciledRequest(models.Model):
                 ]
                 for field in ("subject", "body_html")
             )
+            # Written by the company (the salesperson), not by the customer who asked: an author
+            # is left out of a message's recipients.
+            author = request.order_id.user_id.partner_id or request.company_id.partner_id
             request.order_id.sudo().message_post(
+                author_id=author.id,
                 subject=subject,
                 body=body,
                 partner_ids=request.partner_id.ids,

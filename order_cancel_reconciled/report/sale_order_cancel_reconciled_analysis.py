@@ -10,6 +10,14 @@ class SaleOrderCancelReconciledAnalysis(models.Model):
     _description = "Cancellation Analysis"
     _auto = False
     _order = "date desc"
+    # Flushed before the report is read, so that it counts what the transaction just changed.
+    _depends = {
+        "sale.order": ["date_order", "state", "company_id", "user_id", "team_id", "partner_id", "amount_total"],
+        "sale.order.line": ["order_id", "product_id", "price_subtotal", "display_type"],
+        "sale.order.cancel.reconciled.log": ["order_id", "reason_id", "date"],
+        "sale.order.cancel.reconciled.log.line": ["log_id", "kind", "amount_company"],
+        "sale.order.cancel.reconciled.request": ["order_id", "reason_id", "channel", "request_date"],
+    }
 
     order_id = fields.Many2one("sale.order", readonly=True)
     date = fields.Datetime(string="Order Date", readonly=True)

@@ -11,3 +11,4 @@ from . import test_guard
 from . import test_money
 from . import test_menus
 from . import test_cancel_requests
+from . import test_cancel_requests_portal

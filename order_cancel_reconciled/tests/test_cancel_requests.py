@@ -3,9 +3,11 @@ action cancels the approved orders."""
 
 from datetime import timedelta
 
-from odoo import Command, fields, http
+from psycopg2.errors import UniqueViolation
+
+from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .common import CancelReconciledCommon
@@ -229,11 +231,11 @@ class TestCancelRequestRules(CancelRequestCommon):
         )
         action = request.with_user(member).action_approve()
         wizard = self.env["sale.order.cancel.reconciled"].with_user(member).with_context(**action["context"]).create({})
-        self.assertEqual(
-            (wizard.reason_id, wizard.note, wizard.cancel_request_id), (self.reason, "Ordered twice", request)
-        )
+        self.assertEqual((wizard.reason_id, wizard.note), (self.reason, "Ordered twice"))
         wizard.action_confirm()
         self.assertEqual((request.state, order.state), ("done", "cancel"))
+        self.assertEqual((request.decided_by_id, request.log_id.order_id), (member, order))
+        self.assertFalse(order.activity_ids, "the members' to-do is closed with the request")
         with self.assertRaisesRegex(UserError, "Write the note"):
             refused.with_user(member).action_refuse()
         refused.with_user(member).decision_note = "The goods are already made to measure"
@@ -241,6 +243,47 @@ class TestCancelRequestRules(CancelRequestCommon):
         self.assertEqual((refused.state, refused.decided_by_id), ("refused", member))
         self.assertIn("made to measure", refused_order.message_ids[0].body)
         self.assertEqual(refused_order.state, "sale")
+
+    def test_requests_change_only_through_their_actions(self):
+        order = self.paid_order()
+        request = self.request_for(order)[1]
+        other = self.paid_order()
+        member = self.new_user(
+            "request_writer", "sales_team.group_sale_salesman_all_leads,order_cancel_reconciled.group_cancel_reconciled"
+        )
+        with self.assertRaises(AccessError):
+            request.with_user(member).write({"order_id": other.id})
+        with self.assertRaises(AccessError):
+            request.with_user(member).write({"state": "approved"})
+        request.with_user(member).decision_note = "Checking with the warehouse"
+        self.assertEqual((request.order_id, request.state), (order, "requested"))
+
+    def test_one_open_request_even_when_two_transactions_ask_at_once(self):
+        order = self.paid_order()
+        self.request_for(order)
+        # What a second transaction that began before the first committed would insert.
+        with self.assertRaises(UniqueViolation), mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+            self.env[REQUEST].sudo().create({"order_id": order.id, "reason_id": self.reason.id})
+            self.env.flush_all()
+        self.assertEqual(len(order.cancel_request_ids), 1)
+
+    def test_a_plain_cancel_closes_the_request(self):
+        order = self.create_order()
+        self.invoice(order)  # posted, nothing paid: Odoo's own Cancel may cancel it from code
+        order.company_id.cancel_request_portal = True
+        request = self.request_for(order)[1]
+        order._action_cancel()
+        self.assertEqual(request.state, "done")
+        self.assertFalse(order.activity_ids.filtered(lambda activity: "approve or refuse" in (activity.summary or "")))
+
+    def test_salespeople_see_the_requests_of_their_own_orders(self):
+        own = self.new_user("request_own_docs", "sales_team.group_sale_salesman")
+        mine, theirs = self.paid_order(), self.paid_order()
+        mine.user_id = own
+        self.request_for(mine)
+        self.request_for(theirs)
+        visible = self.env[REQUEST].with_user(own).search([("order_id", "in", (mine | theirs).ids)])
+        self.assertEqual(visible.order_id, mine)
 
     def test_only_members_decide(self):
         request = self.request_for(self.paid_order())[1]
@@ -262,132 +305,3 @@ class TestCancelRequestRules(CancelRequestCommon):
                 order = self.paid_order()
                 self.request_for(order)
                 self.assertIn(text, order.message_ids[0].body)
-
-
-@tagged("post_install", "-at_install")
-class TestCancelRequestRoute(CancelRequestCommon, HttpCase):
-    """The portal route, as a browser posts it."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.portal_user = cls.new_user("request_portal", "base.group_portal")
-        cls.portal_user.partner_id = cls.customer
-        cls.stranger = cls.new_user("request_stranger", "base.group_portal")
-
-    def post(self, order, token=None, csrf=True, **data):
-        url = f"/my/orders/{order.id}/request_cancel"
-        if token is not None:
-            url += f"?access_token={token}"
-        payload = {"reason_id": self.reason.id, "comment": "Ordered twice", **data}
-        if csrf:
-            payload["csrf_token"] = self.csrf_token()
-        return self.url_open(url, data=payload, allow_redirects=False)
-
-    def csrf_token(self):
-        return http.Request.csrf_token(self)
-
-    def requests(self, order):
-        return self.env[REQUEST].search([("order_id", "=", order.id)])
-
-    def assert_refused(self, response, order, where="/my"):
-        self.assertIn(response.status_code, (302, 303, 400, 403, 404))
-        if response.status_code in (302, 303):
-            self.assertIn(where, response.headers["Location"])
-        self.assertFalse(self.requests(order), "nothing created")
-
-    def test_owner_requests_and_sees_the_request(self):
-        order = self.paid_order()
-        self.authenticate("request_portal", "request_portal")
-        response = self.post(order)
-        self.assertEqual(response.status_code, 303)
-        self.assertIn("cancel_request=sent", response.headers["Location"])
-        request = self.requests(order)
-        self.assertEqual(
-            (request.state, request.reason_id, request.comment), ("requested", self.reason, "Ordered twice")
-        )
-        page = self.url_open(f"/my/orders/{order.id}").text
-        self.assertIn("o_cancel_request_state", page)
-        self.assertNotIn("o_cancel_request_button", page, "one open request per order")
-        # A second request is refused and says why.
-        response = self.post(order)
-        self.assertIn("cancel_request=already_requested", response.headers["Location"])
-        self.assertEqual(len(self.requests(order)), 1)
-
-    def test_customer_with_the_access_token(self):
-        order = self.paid_order()
-        self.authenticate(None, None)
-        self.assert_refused(self.post(order, token="wrong"), order)
-        response = self.post(order, token=order._portal_ensure_token())
-        self.assertIn("cancel_request=sent", response.headers["Location"])
-        self.assertEqual(self.requests(order).state, "requested")
-
-    def test_refused_requests_create_nothing(self):
-        order = self.paid_order()
-        self.authenticate("request_stranger", "request_stranger")
-        self.assert_refused(self.post(order), order)
-        self.authenticate("request_portal", "request_portal")
-        with mute_logger("odoo.http"):
-            self.assert_refused(self.post(order, csrf=False), order)
-        quotation = self.create_order(confirm=False)
-        cancelled = self.create_order()
-        cancelled._action_cancel()
-        for other in (quotation, cancelled):
-            # A quotation the customer was not sent is not theirs to see: the portal's redirect.
-            response = self.post(other)
-            self.assertRegex(response.headers["Location"], r"/my$|cancel_request=not_confirmed")
-            self.assertFalse(self.requests(other))
-        for data, code in (
-            ({"comment": "x" * 2001}, "comment_too_long"),
-            ({"reason_id": self.internal_reason.id}, "reason"),
-            ({"reason_id": "drop table"}, "reason"),
-        ):
-            response = self.post(order, **data)
-            self.assertIn(f"cancel_request={code}", response.headers["Location"])
-            self.assertFalse(self.requests(order))
-        self.assertIn(
-            "This order cannot be cancelled from here", self.url_open(f"/my/orders/{order.id}?cancel_request=x").text
-        )
-
-
-@tagged("post_install", "-at_install")
-class TestCancelRequestTour(CancelRequestCommon, HttpCase):
-    """The customer asks on the portal, a member approves by the menus, the portal says so."""
-
-    def test_portal_request_then_member_approval(self):
-        customer = self.env["res.partner"].create({"name": "Tour Portal Customer", "email": "tour@example.com"})
-        portal_user = self.new_user("tour_portal", "base.group_portal")
-        portal_user.partner_id = customer
-        self.new_user(
-            "tour_request_member",
-            "sales_team.group_sale_salesman_all_leads,order_cancel_reconciled.group_cancel_reconciled",
-        )
-        self.env.ref("order_cancel_reconciled.reason_order_error").show_on_portal = True
-        order = self.create_order(partner=customer)
-        self.pay(self.invoice(order))
-        self.start_tour(f"/my/orders/{order.id}", "order_cancel_reconciled_portal_request", login="tour_portal")
-        request = order.cancel_request_ids
-        self.assertRecordValues(
-            request, [{"state": "requested", "channel": "portal", "comment": "Ordered twice by mistake"}]
-        )
-        self.start_tour("/odoo", "order_cancel_reconciled_member_approves_request", login="tour_request_member")
-        self.assertEqual((request.state, order.state), ("done", "cancel"))
-        self.start_tour(f"/my/orders/{order.id}", "order_cancel_reconciled_portal_sees_cancelled", login="tour_portal")
-
-    def test_portal_request_in_chinese(self):
-        self.env["res.lang"]._activate_lang("zh_CN")
-        self.env["ir.module.module"]._load_module_terms(["order_cancel_reconciled"], ["zh_CN"], overwrite=True)
-        customer = self.env["res.partner"].create({"name": "Tour Chinese Customer", "lang": "zh_CN"})
-        portal_user = self.new_user("tour_portal_zh", "base.group_portal")
-        portal_user.write({"partner_id": customer.id, "lang": "zh_CN"})
-        self.env.ref("order_cancel_reconciled.reason_order_error").show_on_portal = True
-        order = self.create_order(partner=customer)
-        self.pay(self.invoice(order))
-        self.start_tour(
-            f"/my/orders/{order.id}", "order_cancel_reconciled_portal_request_zh_cn", login="tour_portal_zh"
-        )
-        self.assertRecordValues(
-            order.cancel_request_ids,
-            [{"state": "requested", "reason_id": self.ref("order_cancel_reconciled.reason_order_error")}],
-        )
-        self.assertTrue(order.message_ids.filtered(lambda message: "我们已收到您取消订单" in message.body))

@@ -46,10 +46,6 @@ class SaleOrderCancelReconciled(models.TransientModel):
     is_blocked = fields.Boolean(string="Blocked", compute="_compute_preview")
     blocked_order_ids = fields.Many2many("sale.order", string="Blocked Orders", compute="_compute_preview")
     can_remove_blocked = fields.Boolean(compute="_compute_preview")
-    # Opened from a customer's request (the engine marks the order's open request done).
-    cancel_request_id = fields.Many2one(
-        "sale.order.cancel.reconciled.request", string="Cancellation Request", readonly=True
-    )
 
     @api.model
     def _default_option(self, option):
