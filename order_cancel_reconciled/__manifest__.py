@@ -8,7 +8,7 @@
     "website": "https://github.com/order-cancel-reconciled/order_cancel_reconciled",
     "category": "Sales",
     # sale_management brings the Sales app itself: its home menu entry and its Settings tab.
-    "depends": ["sale_management", "sale_stock", "account", "portal"],
+    "depends": ["sale_management", "sale_stock", "account", "account_payment", "portal"],
     "data": [
         "security/order_cancel_reconciled_security.xml",
         "security/ir.model.access.csv",

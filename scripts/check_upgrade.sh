@@ -63,6 +63,7 @@ check("the group has a category of its own (18.0.1.2.0)", group.category_id == e
 check("the Sales app is installed with it (18.0.1.2.0)", env["ir.module.module"].search([("name", "=", "sale_management")]).state == "installed")
 template = env.ref("$ADDON.mail_template_order_cancel_reconciled")
 check("the migration updated the customer message", "cancel_reconciled_log_ids" not in template.body_html)
+check("the customer message says how refunds go back (18.0.1.2.0)", "cancel_reconciled_refunds" in template.body_html)
 order = env["sale.order"].search([("client_order_ref", "=", "partially delivered, paid")])
 wizard = env["sale.order.cancel.reconciled"].create({"order_ids": [(6, 0, order.ids)], "notify_customer": True})
 wizard.action_confirm()

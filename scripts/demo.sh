@@ -9,7 +9,7 @@ bash scripts/setup.sh
 db="${DEMO_DB:-ocr_demo}"
 if ! psql -lqt | cut -d'|' -f1 | grep -qw "$db"; then
     say "Creating the demo database $db with $ADDON"
-    odoo -d "$db" -i "$ADDON" --stop-after-init --log-level=warn
+    odoo -d "$db" -i "$ADDON,payment_demo" --stop-after-init --log-level=warn
 fi
 say "Loading the demonstration scenario (skipped when already there)"
 "$PYTHON" "$ODOO_BIN" shell -c "$ODOO_CONF" -d "$db" --no-http --log-level=warn < scripts/demo_data.py
@@ -26,6 +26,8 @@ Odoo 18.0 with $ADDON is starting on http://localhost:8069
   Portal: log in as portal_demo / portal_demo (another browser), My Account > Sales Orders: the
   order marked "cancellation requested on the portal" waits; Sales > Orders > Cancellation
   Requests (admin): approve or refuse it.
+  The order marked "paid online (demo provider)": cancel it with "Refund the customer" and the
+  money goes back through the provider (Invoicing > Review: the log's Payments tab).
 Stop the server with Ctrl+C.
 
 MSG

@@ -1,11 +1,12 @@
 # Demonstration scenario, run with `odoo-bin shell` (which provides `env`); idempotent.
 # A customer with three orders: paid and delivered; partially delivered and paid; paid in EUR.
-# A portal customer whose paid order waits on a cancellation request (added to older demo
-# databases too).
+# A portal customer whose paid order waits on a cancellation request, and an order paid online
+# through the simulated provider (both added to older demo databases too).
 from odoo import Command, fields
 
 MARK = "ocr-demo"
 PORTAL_MARK = "ocr-demo-portal"
+ONLINE_REF = "paid online (demo provider)"
 
 
 def make_order(customer, lines, pricelist=None):
@@ -40,6 +41,47 @@ def invoice_and_pay(order, currency=None):
     env["account.payment.register"].with_context(  # noqa: F821
         active_model="account.move", active_ids=invoice.ids
     ).create(vals)._create_payments()
+
+
+def paid_online(env, chair):
+    """An order paid online through Odoo's simulated provider (payment_demo): cancelled with a
+    refund, the money goes back through the provider."""
+    if "payment.provider" not in env or env["sale.order"].search_count([("client_order_ref", "=", ONLINE_REF)]):
+        return
+    if not env["ir.module.module"].search([("name", "=", "payment_demo"), ("state", "=", "installed")]):
+        return
+    company = env.company
+    journal = env["account.journal"].search([("company_id", "=", company.id), ("type", "=", "bank")], limit=1)
+    provider = env.ref("payment.payment_provider_demo")
+    provider.write({"state": "test", "journal_id": journal.id})
+    customer = env["res.partner"].search([("ref", "=", MARK)], limit=1)
+    order = make_order(customer, [(chair, 1)])
+    order.client_order_ref = ONLINE_REF
+    deliver(order)
+    invoice = order._create_invoices()
+    invoice.action_post()
+    payment = (
+        env["account.payment.register"]
+        .with_context(active_model="account.move", active_ids=invoice.ids)
+        .create({"journal_id": journal.id})
+        ._create_payments()
+    )
+    transaction = env["payment.transaction"].create(
+        {
+            "provider_id": provider.id,
+            "payment_method_id": provider.payment_method_ids[:1].id,
+            "amount": payment.amount,
+            "currency_id": payment.currency_id.id,
+            "partner_id": customer.id,
+            "invoice_ids": [Command.set(invoice.ids)],
+            "reference": f"demo-online-{order.name}",
+        }
+    )
+    transaction._set_done()
+    transaction.is_post_processed = True
+    payment.payment_transaction_id = transaction
+    env.cr.commit()
+    print(f"Online payment loaded: {order.name}, paid through {provider.name}.")
 
 
 def portal_request(env, chair):
@@ -79,6 +121,7 @@ def main(env):
     if env["res.partner"].search_count([("ref", "=", MARK)]):
         print("Demo scenario already loaded.")
         portal_request(env, chair)
+        paid_online(env, chair)
         return
     company = env.company
     customer = env["res.partner"].create({"name": "Azure Interior (demo)", "ref": MARK, "email": "azure@example.com"})
@@ -128,6 +171,7 @@ def main(env):
     env.cr.commit()
     print(f"Demo scenario loaded: {paid.name}, {partial.name}, {foreign.name} for {customer.name}.")
     portal_request(env, chair)
+    paid_online(env, chair)
 
 
 main(env)  # noqa: F821

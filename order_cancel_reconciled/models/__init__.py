@@ -8,7 +8,9 @@ from . import res_config_settings
 from . import sale_order
 from . import order_cancel_reconciled_engine_accounting
 from . import order_cancel_reconciled_engine_writeoffs
+from . import order_cancel_reconciled_engine_refunds
 from . import order_cancel_reconciled_engine_stock
 from . import order_cancel_reconciled_engine_order
 from . import order_cancel_reconciled_engine
 from . import sale_order_cancel_reconciled_request
+from . import payment_transaction

@@ -33,6 +33,7 @@ class OrderCancelReconciledEngine(models.AbstractModel):
     _inherit = [
         "order.cancel.reconciled.engine.accounting",
         "order.cancel.reconciled.engine.writeoffs",
+        "order.cancel.reconciled.engine.refunds",
         "order.cancel.reconciled.engine.stock",
         "order.cancel.reconciled.engine.order",
     ]
@@ -229,6 +230,7 @@ class OrderCancelReconciledEngine(models.AbstractModel):
             *self._get_order_findings(plan, options, selection),
             *self._get_invoice_findings(plan, options),
             *self._get_payment_findings(plan, options),
+            *self._get_refund_findings(plan, options),
             *self._get_stock_findings(plan, options),
         ]
         return list(dict.fromkeys(findings))

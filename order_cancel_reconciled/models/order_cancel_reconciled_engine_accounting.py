@@ -1,7 +1,5 @@
-from collections import defaultdict
-
 from odoo import Command, fields, models
-from odoo.tools import float_is_zero, format_date
+from odoo.tools import format_date
 
 from .order_cancel_reconciled_plan import RECEIVABLE_TYPES, Finding, Match
 
@@ -258,65 +256,6 @@ class OrderCancelReconciledEngineAccounting(models.AbstractModel):
             "currency_id": payment.currency_id.id,
             "amount_company": abs(payment.amount_company_currency_signed),
             "date": payment.date,
-        }
-
-    def _refund_freed_money(self, plan, log):
-        """Give back, per freed payment line, exactly the money freed from this order's documents."""
-        vals_list = []
-        for line, amount in self._get_freed_amounts(plan).items():
-            # Only the money received goes back: the posted reversal of this order's share of the
-            # entry's discounts and write-offs tells how much of the freed amount was not money.
-            reversal_line = plan.writeoff_reversals.get(line, self.env["account.move.line"])
-            amount = line.currency_id.round(
-                amount - self._money_sign(line) * sum(reversal_line.mapped("amount_currency"))
-            )
-            if float_is_zero(amount, precision_rounding=line.currency_id.rounding):
-                continue
-            refund = self.env["account.payment"].create(self._prepare_refund_payment_vals(plan.order, line, amount))
-            refund.action_post()
-            refund_line = refund.move_id.line_ids.filtered(
-                lambda refund_line, line=line: refund_line.account_id == line.account_id
-            )
-            (refund_line | line | reversal_line).filtered(lambda open_line: not open_line.reconciled).reconcile()
-            vals_list.append(
-                {
-                    "kind": "payment_refund",
-                    "payment_id": line.move_id.origin_payment_id.id,
-                    "counterpart_move_id": line.move_id.id,
-                    "result_payment_id": refund.id,
-                    "amount": refund.amount,
-                    "currency_id": line.currency_id.id,
-                    "amount_company": abs(refund.amount_company_currency_signed),
-                    "date": refund.date,
-                }
-            )
-        self._add_log_lines(log, vals_list)
-
-    @staticmethod
-    def _get_freed_amounts(plan):
-        """Per freed payment line, what it freed from this order's documents, in its currency."""
-        freed = defaultdict(float)
-        for match in plan.external_matches:
-            freed[match.counterpart_line] += match.amount
-        return freed
-
-    def _prepare_refund_payment_vals(self, order, line, amount):
-        journal = line.move_id.origin_payment_id.journal_id or line.journal_id
-        if journal.type not in ("bank", "cash"):
-            journal = self.env["account.journal"].search(
-                [*self.env["account.journal"]._check_company_domain(order.company_id), ("type", "=", "bank")], limit=1
-            )
-        return {
-            # A credit freed on the receivable (money received) goes back out, and vice versa.
-            "payment_type": "outbound" if line.balance < 0 else "inbound",
-            "partner_type": order._get_cancel_reconciled_partner_type(),
-            "partner_id": line.partner_id.id or order.partner_id.commercial_partner_id.id,
-            "amount": amount,
-            "currency_id": line.currency_id.id,
-            "journal_id": journal.id,
-            "date": fields.Date.context_today(self),
-            "destination_account_id": line.account_id.id,
-            "memo": self.env._("Refund: %s cancelled", order.name),
         }
 
     # ------------------------------------------------------------------------------------------

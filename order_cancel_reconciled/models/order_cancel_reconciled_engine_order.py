@@ -53,7 +53,12 @@ class OrderCancelReconciledEngineOrder(models.AbstractModel):
         if not options.notify_customer:
             return
         # The message the user may have edited for this order, else the template's.
-        subject, body = options.message or self._render_customer_message(plan.order, options)
+        # The refunds as they were made (the log's), not as a new plan would see them now.
+        refunds = [
+            (line.currency_id.format(line.amount), line.refund_provider_id.sudo().name)
+            for line in log.line_ids.filtered(lambda line: line.kind == "payment_refund")
+        ]
+        subject, body = options.message or self._render_customer_message(plan.order, options, refunds)
         plan.order.message_post(
             subject=subject,
             body=body,
@@ -63,19 +68,34 @@ class OrderCancelReconciledEngineOrder(models.AbstractModel):
             email_layout_xmlid="mail.mail_notification_light",
         )
 
-    def _render_customer_message(self, order, options):
-        """(subject, body) of the customer's message, in the customer's language."""
+    def _render_customer_message(self, order, options, refunds=None):
+        """(subject, body) of the customer's message, in the customer's language: with a refund,
+        how much goes back which way, and when to expect it."""
         template = self.env.ref("order_cancel_reconciled.mail_template_order_cancel_reconciled").sudo()
         # The reason is part of the message: in the customer's language, like the rest of it.
         lang = template._render_lang(order.ids)[order.id]
         template = template.with_context(
             cancel_reconciled_payment_action=options.payment_action,
             cancel_reconciled_reason=options.reason.with_context(lang=lang).name,
+            cancel_reconciled_refunds=self._get_refunds_to_tell(order, options) if refunds is None else refunds,
+            cancel_reconciled_refund_days=order.company_id.cancel_refund_days,
         )
         return tuple(
             template._render_field(field, order.ids, compute_lang=True, options={"post_process": True})[order.id]
             for field in ("subject", "body_html")
         )
+
+    def _get_refunds_to_tell(self, order, options):
+        """[(amount, provider name or False)] of the refund a run would make, as the customer
+        reads it."""
+        if options.payment_action != "refund":
+            return []
+        plan = self._prepare_plans(order, options)[0]
+        return [
+            (line.currency_id.format(amount), tx.provider_id.name if tx else False)
+            for line, (amount, tx, _reason) in self._get_refund_ways(plan).items()
+            if not line.currency_id.is_zero(amount)
+        ]
 
     def _step_post_chatter(self, plan, options, log):
         body = Markup(self.env._("Cancelled with its payments, invoices and deliveries by %(user)s: %(log)s")) % {

@@ -19,3 +19,8 @@ class ResCompany(models.Model):
         string="Up to an Order Total", currency_field="currency_id", help="0 for any total."
     )
     cancel_request_auto_online_only = fields.Boolean(string="Only Paid Online (Refundable)")
+    cancel_refund_days = fields.Integer(
+        string="Refunds Reach Customers Within (Days)",
+        default=7,
+        help="Told to customers whose money is refunded; 0 to say nothing about when.",
+    )

@@ -25,3 +25,4 @@ class ResConfigSettings(models.TransientModel):
     cancel_request_auto_online_only = fields.Boolean(
         related="company_id.cancel_request_auto_online_only", readonly=False
     )
+    cancel_refund_days = fields.Integer(related="company_id.cancel_refund_days", readonly=False)

@@ -203,6 +203,15 @@ class SaleOrderCancelReconciledLogLine(models.Model):
     result_move_id = fields.Many2one("account.move", string="Resulting Entry", ondelete="set null")
     payment_id = fields.Many2one("account.payment", ondelete="set null")
     result_payment_id = fields.Many2one("account.payment", string="Refund Payment", ondelete="set null")
+    # A refund through the payment provider: its transaction, and where the provider's answer is.
+    refund_transaction_id = fields.Many2one("payment.transaction", ondelete="set null")
+    refund_provider_id = fields.Many2one(related="refund_transaction_id.provider_id")
+    refund_state = fields.Selection(
+        [("pending", "Waiting for the provider"), ("done", "Refunded"), ("failed", "Failed")], string="Refund Status"
+    )
+    refund_error = fields.Text(string="Provider's Answer")
+    freed_line_id = fields.Many2one("account.move.line", string="Freed Credit", ondelete="set null")
+    writeoff_reversal_line_id = fields.Many2one("account.move.line", ondelete="set null")
     amount = fields.Monetary(currency_field="currency_id")
     currency_id = fields.Many2one("res.currency")
     amount_company = fields.Monetary(currency_field="company_currency_id", string="Amount (Company Currency)")

@@ -12,3 +12,4 @@ from . import test_money
 from . import test_menus
 from . import test_cancel_requests
 from . import test_cancel_requests_portal
+from . import test_refunds_online

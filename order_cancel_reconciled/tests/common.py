@@ -114,6 +114,35 @@ class CancelReconciledCommon(AccountTestInvoicingCommon):
         )
 
     @classmethod
+    def pay_online(cls, invoices, amount=None, provider=None):
+        """A payment made online: registered from a confirmed transaction of `provider` (Odoo's
+        simulated provider by default, which refunds, partially too)."""
+        provider = (provider or cls.env.ref("payment.payment_provider_demo")).sudo()
+        if provider.code == "demo":
+            provider.write({"state": "test", "company_id": cls.env.company.id, "journal_id": cls.bank_journal.id})
+        method = provider.payment_method_ids[:1] or cls.env.ref("payment_demo.payment_method_demo")
+        payment = cls.pay_together(invoices) if amount is None and len(invoices) > 1 else cls.pay(invoices, amount)
+        transaction = (
+            cls.env["payment.transaction"]
+            .sudo()
+            .create(
+                {
+                    "provider_id": provider.id,
+                    "payment_method_id": method.id,
+                    "amount": payment.amount,
+                    "currency_id": payment.currency_id.id,
+                    "partner_id": payment.partner_id.id,
+                    "invoice_ids": [Command.set(invoices.ids)],
+                    "reference": f"online-{payment.id}",
+                }
+            )
+        )
+        transaction._set_done()
+        transaction.is_post_processed = True  # its payment is the one registered above
+        payment.payment_transaction_id = transaction
+        return payment
+
+    @classmethod
     def match_with_bank(cls, line, amount):
         """A bank statement line of `amount` reconciled with `line`, as bank reconciliation does."""
         statement_line = cls.env["account.bank.statement.line"].create(

@@ -233,6 +233,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
 
     def _preview_payments(self, plan):
         engine = self.env[ENGINE]
+        ways = engine._get_refund_ways(plan)
         rows = []
         for match in plan.external_matches:
             line = match.counterpart_line
@@ -244,6 +245,8 @@ class SaleOrderCancelReconciled(models.TransientModel):
                     "document": match.document_line.move_id.name,
                     "amount": match.currency.format(match.amount),
                     "shared": ", ".join(others.filtered(lambda move: move.is_invoice()).mapped("display_name")),
+                    # How a refund goes back: through the payment's provider, or by hand.
+                    "provider": ways[line][1].provider_id.name if line in ways else False,
                 }
             )
         return rows

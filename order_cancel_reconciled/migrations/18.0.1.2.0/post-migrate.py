@@ -7,12 +7,17 @@
 - Log titles and line descriptions are rendered when read, from the facts the log stores. The
   one fact that lived only in the stored words is the exchange difference entry an unreconciled
   match reversed: it is found again in the old description (kept in its column) and linked.
+- The customer message of a refund says how much goes back which way and when: the template is
+  noupdate data, so its body is brought to this version unless an administrator edited it.
 - Customers may ask to cancel on the portal, choosing among the reasons shown to customers. The
   reasons are noupdate data: the two meant for customers are offered here.
 """
 
 import logging
 import re
+from pathlib import Path
+
+from lxml import etree
 
 from odoo.tools.sql import column_exists
 
@@ -26,6 +31,20 @@ def migrate(cr, version):
     _link_exchange_moves(env)
     _move_group(env)
     _offer_reasons_on_portal(env)
+    _update_customer_message(env)
+
+
+def _update_customer_message(env):
+    template = env.ref("order_cancel_reconciled.mail_template_order_cancel_reconciled", raise_if_not_found=False)
+    body = template and (template.body_html or "")
+    if not body or "cancel_reconciled_refunds" in body or "is being refunded to you.</t>" not in body:
+        _logger.info("Customer message template already updated or edited: left as it is.")
+        return
+    data = Path(__file__).parents[2] / "data" / "mail_template_data.xml"
+    record = etree.parse(str(data)).find(".//record[@id='mail_template_order_cancel_reconciled']")
+    field = record.find("field[@name='body_html']")
+    template.body_html = "".join(etree.tostring(child, encoding="unicode") for child in field)
+    _logger.info("Customer message template updated: refunds say how and when.")
 
 
 def _offer_reasons_on_portal(env):

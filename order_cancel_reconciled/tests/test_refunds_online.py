@@ -1,0 +1,152 @@
+"""Refunds go back the way the money came: through the payment provider for online payments
+(Odoo's simulated provider, payment_demo), by an outbound payment otherwise."""
+
+from odoo.tests import tagged
+
+from .common import CancelReconciledCommon
+
+ENGINE = "order.cancel.reconciled.engine"
+
+
+@tagged("post_install", "-at_install")
+class TestRefundsOnline(CancelReconciledCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.provider = cls.env.ref("payment.payment_provider_demo").sudo()
+        # Odoo writes the provider's messages as the user who runs the cancellation.
+        cls.env.user.partner_id.email = "cancelling.user@example.com"
+
+    def new_customer(self, name):
+        return self.env["res.partner"].create({"name": name, "email": f"{name.lower().replace(' ', '.')}@example.com"})
+
+    def refund(self, orders):
+        engine = self.env[ENGINE]
+        logs = engine._run(orders, engine._prepare_options(self.env.company, payment_action="refund"))
+        return logs.line_ids.filtered(lambda line: line.kind == "payment_refund")
+
+    def provider_answers(self, refund_lines):
+        """What the scheduled post-processing does once the provider confirmed the refund."""
+        refund_lines.refund_transaction_id.sudo()._post_process()
+
+    def test_full_refund_through_the_provider(self):
+        partner = self.new_customer("Online Customer")
+        order = self.create_order(partner=partner)
+        invoice = self.invoice(order)
+        payment = self.pay_online(invoice)
+        line = self.refund(order)
+        # Transactions are read elevated, as accountants do through the payment.
+        refund_tx = line.refund_transaction_id.sudo()
+        self.assertRecordValues(
+            line, [{"refund_state": "pending", "amount": invoice.amount_total, "payment_id": payment.id}]
+        )
+        self.assertRecordValues(
+            refund_tx, [{"operation": "refund", "amount": -invoice.amount_total, "provider_id": self.provider.id}]
+        )
+        self.assertEqual(refund_tx.source_transaction_id, payment.sudo().payment_transaction_id)
+        # Until the provider's refund is booked, the money is still owed to the customer.
+        self.assertAlmostEqual(self.receivable_balance(partner), -invoice.amount_total)
+        self.provider_answers(line)
+        self.assertRecordValues(line, [{"refund_state": "done", "result_payment_id": refund_tx.payment_id.id}])
+        self.assertTrue(refund_tx.payment_id.move_id.line_ids.filtered("reconciled"))
+        self.assert_books(partner, "refund")
+
+    def test_partial_refund_of_a_grouped_online_payment(self):
+        partner = self.new_customer("Grouped Online Customer")
+        order, other = self.create_order(partner=partner), self.create_order([(self.product_b, 1.0)], partner=partner)
+        invoices = self.invoice(order) | self.invoice(other)
+        payment = self.pay_online(invoices)
+        self.assertEqual(len(payment), 1)
+        line = self.refund(order)
+        self.assertEqual(line.refund_transaction_id.sudo().amount, -invoices[0].amount_total, "this order's share only")
+        self.provider_answers(line)
+        self.assertEqual(line.refund_state, "done")
+        self.assertEqual(invoices[1].payment_state, "paid", "the other order stays paid")
+        self.assertTrue(self.env.company.currency_id.is_zero(self.receivable_balance(partner)))
+
+    def test_online_and_bank_payments_of_one_order(self):
+        partner = self.new_customer("Mixed Customer")
+        order = self.create_order(partner=partner)
+        invoice = self.invoice(order)
+        self.pay_online(invoice, amount=invoice.amount_total / 2)
+        self.pay(invoice)
+        lines = self.refund(order)
+        online = lines.filtered("refund_transaction_id")
+        by_hand = lines - online
+        self.assertEqual((len(online), len(by_hand)), (1, 1))
+        self.assertTrue(by_hand.result_payment_id, "the bank transfer is refunded by an outbound payment")
+        self.provider_answers(online)
+        self.assert_books(partner, "refund")
+
+    def test_provider_without_refunds_is_refunded_by_hand_and_the_preview_says_so(self):
+        partner = self.new_customer("Wire Customer")
+        order = self.create_order(partner=partner)
+        invoice = self.invoice(order)
+        wire = self.env.ref("payment.payment_provider_transfer").sudo()
+        self.assertEqual(wire.support_refund, "none")
+        self.pay_online(invoice, provider=wire)
+        wizard = self.env["sale.order.cancel.reconciled"].create(
+            {"order_ids": [(6, 0, order.ids)], "payment_action": "refund"}
+        )
+        preview = str(wizard.preview_html)
+        self.assertIn("cannot be refunded online", preview)
+        self.assertIn("by an outbound payment", preview)
+        self.assertFalse(wizard.is_blocked)
+        line = self.refund(order)
+        self.assertFalse(line.refund_transaction_id)
+        self.assertTrue(line.result_payment_id)
+        self.assert_books(partner, "refund")
+
+    def test_preview_says_the_money_goes_back_through_the_provider(self):
+        order = self.create_order(partner=self.new_customer("Preview Customer"))
+        self.pay_online(self.invoice(order))
+        wizard = self.env["sale.order.cancel.reconciled"].create(
+            {"order_ids": [(6, 0, order.ids)], "payment_action": "refund"}
+        )
+        self.assertIn(f"online through {self.provider.name}", str(wizard.preview_html))
+
+    def test_provider_refuses_the_refund(self):
+        partner = self.new_customer("Refused Refund Customer")
+        order = self.create_order(partner=partner)
+        invoice = self.invoice(order)
+        self.pay_online(invoice)
+        line = self.refund(order)
+        # The provider reports the refund failed (a card expired, a dispute...).
+        line.refund_transaction_id.sudo()._set_error("Card expired", extra_allowed_states=("done",))
+        self.assertRecordValues(line, [{"refund_state": "failed", "refund_error": "Card expired"}])
+        self.assertEqual(order.state, "cancel", "the order stays cancelled")
+        self.assertAlmostEqual(self.receivable_balance(partner), -invoice.amount_total, msg="the credit stays open")
+        self.assertTrue(order.activity_ids.filtered(lambda activity: activity.summary == "A provider refund failed"))
+        self.assertIn("Card expired", line.log_id.message_ids[0].body)
+
+    def test_customer_is_told_how_much_goes_back_which_way_and_when(self):
+        for code in ("zh_CN", "fr_FR"):
+            self.env["res.lang"]._activate_lang(code)
+        self.env["ir.module.module"]._load_module_terms(["order_cancel_reconciled"], ["zh_CN", "fr_FR"], overwrite=True)
+        self.env.company.cancel_refund_days = 5
+        expected = {
+            "en_US": ("back to the means of payment you used online (Demo)", "by bank transfer", "within 5 days"),
+            "zh_CN": ("退回您在线付款时使用的支付方式（Demo）", "通过银行转账退回", "预计在 5 天内到账"),
+            "fr_FR": (
+                "sur le moyen de paiement utilisé en ligne (Demo)",
+                "par virement bancaire",
+                "Comptez au plus 5 jours",
+            ),
+        }
+        engine = self.env[ENGINE]
+        for lang, texts in expected.items():
+            with self.subTest(lang=lang):
+                partner = self.new_customer(f"Told Customer {lang}")
+                partner.lang = lang
+                order = self.create_order(partner=partner)
+                invoice = self.invoice(order)
+                self.pay_online(invoice, amount=invoice.amount_total - 50.0)
+                self.pay(invoice)
+                options = engine._prepare_options(self.env.company, payment_action="refund", notify_customer=True)
+                engine._run(order, options)
+                body = order.message_ids.filtered(lambda message, partner=partner: message.partner_ids == partner)[
+                    :1
+                ].body
+                for text in texts:
+                    self.assertIn(text, body)
+                self.assertIn("150.00", body)
