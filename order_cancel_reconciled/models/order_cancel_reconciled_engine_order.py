@@ -56,7 +56,9 @@ class OrderCancelReconciledEngineOrder(models.AbstractModel):
         # The refunds as they were made (the log's), not as a new plan would see them now.
         refunds = [
             (line.currency_id.format(line.amount), line.refund_provider_id.sudo().name)
-            for line in log.line_ids.filtered(lambda line: line.kind == "payment_refund")
+            for line in log.line_ids.filtered(
+                lambda line: line.kind == "payment_refund" and line.refund_state != "failed"
+            )
         ]
         subject, body = options.message or self._render_customer_message(plan.order, options, refunds)
         plan.order.message_post(

@@ -2,8 +2,9 @@ from collections import defaultdict
 
 from markupsafe import Markup
 
-from odoo import fields, models
-from odoo.tools import float_is_zero
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, float_is_zero
 
 from .order_cancel_reconciled_plan import GROUP_XMLID, Finding
 
@@ -12,9 +13,11 @@ REFUNDABLE = ("full_only", "partial")
 
 class OrderCancelReconciledEngineRefunds(models.AbstractModel):
     """Refunds: the money freed from the order goes back the way it came. A payment made online
-    (a transaction of a provider that refunds) is refunded through the provider; the provider's
-    answer comes later and its refund payment is then matched with the freed credit. Any other
-    payment is refunded by an outbound payment in its journal, to be made by hand."""
+    (a transaction of a provider that refunds) is refunded through the provider: the run records
+    the refund to send, and a scheduled action sends it once the cancellation is committed (money
+    a provider has sent cannot be rolled back with a failed run); the provider's answer comes
+    later and its refund payment is then matched with the freed credit. Any other payment is
+    refunded by an outbound payment in its journal, to be made by hand."""
 
     _name = "order.cancel.reconciled.engine.refunds"
     _description = "Cancellation engine: refunds"
@@ -34,15 +37,22 @@ class OrderCancelReconciledEngineRefunds(models.AbstractModel):
         if not tx or line.balance > 0:
             return none, False
         provider = tx.provider_id
+        method = tx.payment_method_id.primary_payment_method_id or tx.payment_method_id
+        supports = {provider.support_refund, method.support_refund}
         if tx.state != "done" or tx.operation == "refund":
             return none, _("its online transaction %s is not confirmed", tx.reference)
-        if provider.support_refund not in REFUNDABLE or tx.payment_method_id.support_refund not in REFUNDABLE:
-            return none, _("%s does not refund online payments", provider.name)
+        if provider.state == "disabled" or "none" in supports or not supports <= set(REFUNDABLE):
+            return none, _("%s does not refund this payment online", provider.name)
         currency = tx.currency_id
-        if provider.support_refund == "full_only" and currency.compare_amounts(amount, tx.amount) != 0:
+        if currency != line.currency_id:
+            return none, _("its online transaction is in another currency")
+        if "full_only" in supports and currency.compare_amounts(amount, tx.amount) != 0:
             return none, _("%s refunds only whole payments, and this order freed a part of it", provider.name)
-        if currency != line.currency_id or currency.compare_amounts(amount, self._get_refundable_amount(tx)) > 0:
+        if currency.compare_amounts(amount, self._get_refundable_amount(tx)) > 0:
             return none, _("%s has less left to refund on this payment", provider.name)
+        # As Odoo's own Refund button: only a user who may change the transaction sends money out.
+        if not tx.with_env(self.env(su=False)).has_access("write"):
+            return none, _("refunds through %s are sent by users allowed to refund payments", provider.name)
         return tx, False
 
     def _get_refundable_amount(self, tx):
@@ -51,7 +61,12 @@ class OrderCancelReconciledEngineRefunds(models.AbstractModel):
         refunds = tx.child_transaction_ids.filtered(
             lambda child: child.operation == "refund" and child.state not in ("cancel", "error")
         )
-        return tx.amount - sum(abs(refund.amount) for refund in refunds)
+        to_send = (
+            self.env["sale.order.cancel.reconciled.log.line"]
+            .sudo()
+            .search([("online_transaction_id", "=", tx.id), ("refund_state", "=", "to_send")])
+        )
+        return tx.amount - sum(abs(refund.amount) for refund in refunds) - sum(to_send.mapped("amount"))
 
     def _get_refund_ways(self, plan):
         """Per freed payment line: (amount in its currency, transaction or empty, why not)."""
@@ -115,17 +130,18 @@ class OrderCancelReconciledEngineRefunds(models.AbstractModel):
             else:
                 vals_list.append(self._refund_by_payment(plan, line, reversal_line, amount))
         self._add_log_lines(log, vals_list)
-        self._settle_provider_refunds(log.line_ids.refund_transaction_id)
+        if any(vals.get("refund_state") == "to_send" for vals in vals_list):
+            # Sent once this run is committed, each refund in a transaction of its own.
+            self.env.ref("order_cancel_reconciled.ir_cron_send_provider_refunds")._trigger()
 
     def _refund_through_provider(self, line, reversal_line, tx, amount):
-        refund_tx = tx.sudo()._send_refund_request(amount_to_refund=amount)
         ratio = amount / abs(line.amount_currency) if line.amount_currency else 1.0
         return {
             "kind": "payment_refund",
             "payment_id": line.move_id.origin_payment_id.id,
             "counterpart_move_id": line.move_id.id,
-            "refund_transaction_id": refund_tx.id,
-            "refund_state": "pending",
+            "online_transaction_id": tx.id,
+            "refund_state": "to_send",
             "freed_line_id": line.id,
             "writeoff_reversal_line_id": reversal_line[:1].id,
             "amount": amount,
@@ -170,6 +186,46 @@ class OrderCancelReconciledEngineRefunds(models.AbstractModel):
         }
 
     # ------------------------------------------------------------------------------------------
+    # Sending (scheduled action, after the cancellation is committed)
+    # ------------------------------------------------------------------------------------------
+
+    @api.model
+    def _cron_send_provider_refunds(self):
+        """Send the next refund a committed cancellation recorded, one per call: the scheduler
+        commits between calls. Two runs at once never take the same refund."""
+        engine = self.sudo()
+        line_model = engine.env["sale.order.cancel.reconciled.log.line"]
+        engine.env.flush_all()
+        engine.env.cr.execute(
+            SQL(
+                "SELECT id FROM %s WHERE refund_state = 'to_send' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+                SQL.identifier(line_model._table),
+            )
+        )
+        row = engine.env.cr.fetchone()
+        line = line_model.browse(row[0] if row else [])
+        if line:
+            line.invalidate_recordset()
+            engine._send_provider_refund(line)
+        remaining = line_model.search_count([("refund_state", "=", "to_send")]) if line else 0
+        self.env["ir.cron"]._notify_progress(done=len(line), remaining=remaining)
+        return line
+
+    def _send_provider_refund(self, line):
+        if line.refund_state != "to_send":
+            return
+        tx = line.online_transaction_id
+        try:
+            with self.env.cr.savepoint():
+                refund_tx = tx._send_refund_request(amount_to_refund=line.amount)
+        except (UserError, ValidationError) as error:
+            line.write({"refund_state": "failed", "refund_error": error.args[0]})
+            self._report_failed_refund(line)
+            return
+        line.write({"refund_transaction_id": refund_tx.id, "refund_state": "pending"})
+        self._settle_provider_refunds(refund_tx)
+
+    # ------------------------------------------------------------------------------------------
     # The provider's answer (called when a refund transaction is post-processed or fails)
     # ------------------------------------------------------------------------------------------
 
@@ -189,6 +245,21 @@ class OrderCancelReconciledEngineRefunds(models.AbstractModel):
                 )
                 to_match = payment_line | line.freed_line_id | line.writeoff_reversal_line_id
                 to_match.filtered(lambda aml: not aml.reconciled).reconcile()
+                if not payment_line or not payment_line.reconciled:
+                    # Booked on another account, or the credit was used meanwhile: an accountant
+                    # matches it; the line does not claim the customer is square.
+                    line.write(
+                        {
+                            "refund_state": "failed",
+                            "result_payment_id": tx.payment_id.id,
+                            "refund_error": self.env._(
+                                "Refunded, but %s could not be matched with the freed credit: match it by hand.",
+                                tx.payment_id.name,
+                            ),
+                        }
+                    )
+                    self._report_failed_refund(line)
+                    continue
                 line.write({"refund_state": "done", "result_payment_id": tx.payment_id.id})
             elif tx.state in ("error", "cancel"):
                 line.write({"refund_state": "failed", "refund_error": tx.state_message or tx.state})

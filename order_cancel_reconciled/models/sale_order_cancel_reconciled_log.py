@@ -204,10 +204,18 @@ class SaleOrderCancelReconciledLogLine(models.Model):
     payment_id = fields.Many2one("account.payment", ondelete="set null")
     result_payment_id = fields.Many2one("account.payment", string="Refund Payment", ondelete="set null")
     # A refund through the payment provider: its transaction, and where the provider's answer is.
-    refund_transaction_id = fields.Many2one("payment.transaction", ondelete="set null")
-    refund_provider_id = fields.Many2one(related="refund_transaction_id.provider_id")
+    online_transaction_id = fields.Many2one("payment.transaction", string="Online Payment", ondelete="set null")
+    refund_transaction_id = fields.Many2one("payment.transaction", ondelete="set null", index="btree_not_null")
+    refund_provider_id = fields.Many2one(related="online_transaction_id.provider_id")
     refund_state = fields.Selection(
-        [("pending", "Waiting for the provider"), ("done", "Refunded"), ("failed", "Failed")], string="Refund Status"
+        [
+            ("to_send", "To send to the provider"),
+            ("pending", "Waiting for the provider"),
+            ("done", "Refunded"),
+            ("failed", "Failed"),
+        ],
+        string="Refund Status",
+        index="btree_not_null",
     )
     refund_error = fields.Text(string="Provider's Answer")
     freed_line_id = fields.Many2one("account.move.line", string="Freed Credit", ondelete="set null")

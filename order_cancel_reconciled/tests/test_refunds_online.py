@@ -1,6 +1,9 @@
 """Refunds go back the way the money came: through the payment provider for online payments
 (Odoo's simulated provider, payment_demo), by an outbound payment otherwise."""
 
+from unittest.mock import patch
+
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import CancelReconciledCommon
@@ -25,8 +28,14 @@ class TestRefundsOnline(CancelReconciledCommon):
         logs = engine._run(orders, engine._prepare_options(self.env.company, payment_action="refund"))
         return logs.line_ids.filtered(lambda line: line.kind == "payment_refund")
 
+    def send_refunds(self):
+        """What the scheduled action does once the cancellation is committed."""
+        while self.env[ENGINE]._cron_send_provider_refunds():
+            pass
+
     def provider_answers(self, refund_lines):
-        """What the scheduled post-processing does once the provider confirmed the refund."""
+        """The refunds are sent, then the provider confirms them: Odoo's post-processing."""
+        self.send_refunds()
         refund_lines.refund_transaction_id.sudo()._post_process()
 
     def test_full_refund_through_the_provider(self):
@@ -35,11 +44,14 @@ class TestRefundsOnline(CancelReconciledCommon):
         invoice = self.invoice(order)
         payment = self.pay_online(invoice)
         line = self.refund(order)
+        self.assertRecordValues(
+            line, [{"refund_state": "to_send", "amount": invoice.amount_total, "payment_id": payment.id}]
+        )
+        self.assertFalse(line.refund_transaction_id, "nothing is sent before the cancellation is committed")
+        self.send_refunds()
         # Transactions are read elevated, as accountants do through the payment.
         refund_tx = line.refund_transaction_id.sudo()
-        self.assertRecordValues(
-            line, [{"refund_state": "pending", "amount": invoice.amount_total, "payment_id": payment.id}]
-        )
+        self.assertEqual(line.refund_state, "pending")
         self.assertRecordValues(
             refund_tx, [{"operation": "refund", "amount": -invoice.amount_total, "provider_id": self.provider.id}]
         )
@@ -58,9 +70,10 @@ class TestRefundsOnline(CancelReconciledCommon):
         payment = self.pay_online(invoices)
         self.assertEqual(len(payment), 1)
         line = self.refund(order)
-        self.assertEqual(line.refund_transaction_id.sudo().amount, -invoices[0].amount_total, "this order's share only")
         self.provider_answers(line)
+        self.assertEqual(line.refund_transaction_id.sudo().amount, -invoices[0].amount_total, "this order's share only")
         self.assertEqual(line.refund_state, "done")
+        self.assertTrue(line.freed_line_id.reconciled)
         self.assertEqual(invoices[1].payment_state, "paid", "the other order stays paid")
         self.assertTrue(self.env.company.currency_id.is_zero(self.receivable_balance(partner)))
 
@@ -71,11 +84,12 @@ class TestRefundsOnline(CancelReconciledCommon):
         self.pay_online(invoice, amount=invoice.amount_total / 2)
         self.pay(invoice)
         lines = self.refund(order)
-        online = lines.filtered("refund_transaction_id")
+        online = lines.filtered("online_transaction_id")
         by_hand = lines - online
         self.assertEqual((len(online), len(by_hand)), (1, 1))
         self.assertTrue(by_hand.result_payment_id, "the bank transfer is refunded by an outbound payment")
         self.provider_answers(online)
+        self.assertTrue((online | by_hand).freed_line_id.mapped("reconciled") and online.freed_line_id.reconciled)
         self.assert_books(partner, "refund")
 
     def test_provider_without_refunds_is_refunded_by_hand_and_the_preview_says_so(self):
@@ -111,6 +125,7 @@ class TestRefundsOnline(CancelReconciledCommon):
         invoice = self.invoice(order)
         self.pay_online(invoice)
         line = self.refund(order)
+        self.send_refunds()
         # The provider reports the refund failed (a card expired, a dispute...).
         line.refund_transaction_id.sudo()._set_error("Card expired", extra_allowed_states=("done",))
         self.assertRecordValues(line, [{"refund_state": "failed", "refund_error": "Card expired"}])
@@ -150,3 +165,36 @@ class TestRefundsOnline(CancelReconciledCommon):
                 for text in texts:
                     self.assertIn(text, body)
                 self.assertIn("150.00", body)
+
+    def test_a_failing_run_sends_nothing_to_the_provider(self):
+        order = self.create_order(partner=self.new_customer("Rolled Back Customer"))
+        self.pay_online(self.invoice(order))
+        engine = self.registry[ENGINE]
+        options = self.env[ENGINE]._prepare_options(self.env.company, payment_action="refund")
+        with (
+            patch.object(engine, "_step_post_chatter", side_effect=UserError("mail server down")),
+            self.assertRaisesRegex(UserError, "mail server down"),
+        ):
+            self.env[ENGINE]._run(order, options)
+        self.assertFalse(self.send_refunds_sent(), "no refund was recorded to send")
+        self.assertFalse(
+            self.env["payment.transaction"].sudo().search_count([("operation", "=", "refund")]), "none was sent"
+        )
+        self.assertEqual(order.state, "sale")
+
+    def send_refunds_sent(self):
+        return self.env[ENGINE]._cron_send_provider_refunds()
+
+    def test_a_member_without_payment_rights_refunds_by_an_outbound_payment(self):
+        partner = self.new_customer("Member Refund Customer")
+        order = self.create_order(partner=partner)
+        self.pay_online(self.invoice(order))
+        member = self.new_user(
+            "refund_member", "sales_team.group_sale_salesman_all_leads,order_cancel_reconciled.group_cancel_reconciled"
+        )
+        engine = self.env[ENGINE].with_user(member)
+        logs = engine._run(order.with_user(member), engine._prepare_options(self.env.company, payment_action="refund"))
+        line = logs.sudo().line_ids.filtered(lambda line: line.kind == "payment_refund")
+        self.assertFalse(line.online_transaction_id)
+        self.assertTrue(line.result_payment_id, "an outbound payment for someone allowed to pay it")
+        self.assert_books(partner, "refund")
