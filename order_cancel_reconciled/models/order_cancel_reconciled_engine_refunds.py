@@ -215,6 +215,18 @@ class OrderCancelReconciledEngineRefunds(models.AbstractModel):
         if line.refund_state != "to_send":
             return
         tx = line.online_transaction_id
+        # Checked again when sending: a refund made meanwhile (Odoo's own Refund button, another
+        # cancellation) may have used what was left. This line's own amount is in the to-send sum.
+        left = self._get_refundable_amount(tx) + line.amount
+        if tx.currency_id.compare_amounts(line.amount, left) > 0:
+            line.write(
+                {
+                    "refund_state": "failed",
+                    "refund_error": self.env._("%s has less left to refund on this payment", tx.provider_id.name),
+                }
+            )
+            self._report_failed_refund(line)
+            return
         try:
             with self.env.cr.savepoint():
                 refund_tx = tx._send_refund_request(amount_to_refund=line.amount)

@@ -198,3 +198,17 @@ class TestRefundsOnline(CancelReconciledCommon):
         self.assertFalse(line.online_transaction_id)
         self.assertTrue(line.result_payment_id, "an outbound payment for someone allowed to pay it")
         self.assert_books(partner, "refund")
+
+    def test_a_refund_made_meanwhile_is_not_sent_twice(self):
+        partner = self.new_customer("Refunded Meanwhile Customer")
+        order = self.create_order(partner=partner)
+        payment = self.pay_online(self.invoice(order))
+        line = self.refund(order)
+        # Before the scheduled action sends it, someone refunds the whole payment from Odoo's own
+        # Refund button on the payment.
+        payment.sudo().payment_transaction_id._send_refund_request()
+        self.send_refunds()
+        self.assertEqual(line.refund_state, "failed")
+        self.assertIn("less left to refund", line.refund_error)
+        refunds = self.env["payment.transaction"].sudo().search([("operation", "=", "refund")])
+        self.assertEqual(len(refunds), 1, "the provider was asked once")
