@@ -23,6 +23,7 @@
         "views/sale_order_cancel_reconciled_reason_views.xml",
         "views/sale_order_views.xml",
         "views/sale_order_cancel_reconciled_request_views.xml",
+        "views/sale_order_cancel_reconciled_batch_views.xml",
         "views/sale_portal_templates.xml",
         "views/account_move_views.xml",
         "views/res_config_settings_views.xml",
@@ -30,6 +31,9 @@
         "report/sale_order_cancel_reconciled_analysis_views.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "order_cancel_reconciled/static/src/batch_progress/*",
+        ],
         "web.assets_tests": [
             "order_cancel_reconciled/static/tests/tours/*.js",
         ],

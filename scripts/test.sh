@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The test command: set-up if needed, a fresh database with the addon installed, the addon's
-# tests with pytest-odoo (HTTP tests included), then the checks that need committed data: install
-# and uninstall from the Apps menu, two transactions on one order, upgrade from the previous
-# version. Databases are dropped. Fails on a failed or skipped test and on an ERROR line in
-# Odoo's log; the pytest summary is repeated last.
+# tests with pytest-odoo (HTTP tests included), the background-batch tests again in a database
+# with OCA's queue_job, then the checks that need committed data or real processes: install and
+# uninstall from the Apps menu, two transactions on one order, two batch workers (one killed), a
+# multi-worker server's websocket, upgrade from the previous version. Databases are dropped.
+# Fails on a failed or skipped test and on an ERROR line in Odoo's log; the pytest summaries are
+# repeated last.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -12,8 +14,9 @@ bash scripts/setup.sh
 db="ocr_test_$$"
 apps_db="ocr_apps_$$"
 upgrade_db="ocr_upgrade_$$"
+jobs_db="ocr_jobs_$$"
 log="$LOCAL/test.log"
-cleanup() { for d in "$db" "$apps_db" "$upgrade_db"; do dropdb --if-exists "$d" 2>/dev/null || true; done; }
+cleanup() { for d in "$db" "$apps_db" "$upgrade_db" "$jobs_db"; do dropdb --if-exists "$d" 2>/dev/null || true; done; }
 trap cleanup EXIT
 : > "$log"
 
@@ -27,17 +30,32 @@ say "Checking the install and uninstall from the Apps menu in $apps_db"
 odoo -d "$apps_db" -i sale_stock --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
 "$PYTHON" scripts/check_apps_install.py "$ODOO_CONF" "$apps_db" 2>&1 | tee -a "$log"
 
+say "Installing $ADDON with OCA's queue_job in $jobs_db (the batches' job path)"
+odoo -d "$jobs_db" -i "$ADDON,queue_job" --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
+
 say "Running the tests"
+jobs_tests="$ADDON/tests/test_batch_queue_job.py"
 set +e
 # Odoo logs its warnings and errors (pytest-odoo's default is critical only) straight to the
 # output (-s), where the ERROR check below reads them.
 "$PYTHON" -m pytest -p no:cacheprovider -rs -s --odoo-http --odoo-log-level=warn \
-    --odoo-database="$db" --odoo-config="$ODOO_CONF" "$ADDON/tests" "$@" 2>&1 | tee -a "$log"
+    --odoo-database="$db" --odoo-config="$ODOO_CONF" --ignore="$jobs_tests" "$ADDON/tests" "$@" 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
+say "Running the queue_job tests in $jobs_db"
+"$PYTHON" -m pytest -p no:cacheprovider -rs -s --odoo-http --odoo-log-level=warn \
+    --odoo-database="$jobs_db" --odoo-config="$ODOO_CONF" "$jobs_tests" 2>&1 | tee -a "$log"
+jobs_status=${PIPESTATUS[0]}
+[ "$status" -ne 0 ] || status=$jobs_status
 set -e
 
 say "Checking two users on one order at once in $db (the tests above leave no data there)"
 "$PYTHON" scripts/check_concurrency.py "$ODOO_CONF" "$db" 2>&1 | tee -a "$log"
+
+say "Checking two background workers on one batch, one killed with SIGKILL, in $db"
+"$PYTHON" scripts/check_batch_workers.py "$ODOO_CONF" "$db" 2>&1 | tee -a "$log"
+
+say "Checking the websocket of a server with workers (live progress of batches) on $db"
+"$PYTHON" scripts/check_websocket.py "$ODOO_CONF" "$db" 2>&1 | tee -a "$log"
 
 say "Checking the upgrade from the previous version in $upgrade_db"
 bash scripts/check_upgrade.sh "$upgrade_db" 2>&1 | tee -a "$log"
@@ -63,5 +81,5 @@ if grep -E "^=+ .*[0-9]+ skipped" "$log" >/dev/null; then
     echo "FAILED: some tests were skipped; every test must run (see the SKIPPED lines above)." >&2
     exit 1
 fi
-grep -E "^=+ .*(passed|failed|error).* in [0-9.]+s" "$log" | tail -1
+grep -E "^=+ .*(passed|failed|error).* in [0-9.]+s" "$log" | tail -2
 exit "$status"

@@ -2,6 +2,8 @@ from psycopg2.errors import LockNotAvailable
 
 from odoo import api, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.http import request
+from odoo.service.model import MAX_TRIES_ON_CONCURRENCY_FAILURE, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
 from .order_cancel_reconciled_plan import OPTION_VALUES, CancelOptions, Finding, OrderPlan, OrdersBusyError
@@ -107,11 +109,33 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         plans = engine._prepare_plans(orders, options)
         engine._check_plans(orders, plans)
         logs = self.env[LOG_MODEL]
-        # A savepoint makes the run all-or-nothing even for a caller that catches the error.
-        with self.env.cr.savepoint():
-            for plan in plans:
-                logs |= engine._cancel_order(plan, options)
+        try:
+            # A savepoint makes the run all-or-nothing even for a caller that catches the error.
+            with self.env.cr.savepoint():
+                for plan in plans:
+                    logs |= engine._cancel_order(plan, options)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as conflict:
+            self._check_last_try(orders, conflict)
+            raise
         return logs
+
+    def _check_last_try(self, orders, conflict):
+        """Another transaction changed the same rows (a stock quant every return updates, an
+        invoice being paid): Odoo runs the request again a few times; when this was its last
+        try, the user gets a plain "try again" instead of the database's error. Without a
+        request (a batch, a scheduled action) the caller retries on its own."""
+        if not request:
+            return
+        tries = getattr(request, "_cancel_reconciled_conflicts", 0) + 1
+        request._cancel_reconciled_conflicts = tries
+        if tries >= MAX_TRIES_ON_CONCURRENCY_FAILURE:
+            raise OrdersBusyError(
+                self.env._(
+                    "Other users were changing the same records (payments, stock, invoices) while %s were being "
+                    "cancelled: nothing was changed. Try again in a moment.",
+                    ", ".join(orders.mapped("name")),
+                )
+            ) from conflict
 
     def _lock_orders(self, orders):
         """Take the orders and their invoices for this run, or fail at once if another run,

@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 from .order_cancel_reconciled_plan import INVOICE_ACTIONS, PAYMENT_ACTIONS, STOCK_ACTIONS
 
@@ -11,6 +12,11 @@ class ResCompany(models.Model):
     )
     cancel_reconciled_payment_action = fields.Selection(PAYMENT_ACTIONS, string="Freed Payments", default="keep")
     cancel_reconciled_stock_action = fields.Selection(STOCK_ACTIONS, string="Delivered Goods", default="return")
+    cancel_reconciled_background_from = fields.Integer(
+        string="Cancel in the Background From",
+        default=10,
+        help="A selection of more orders than this is cancelled in the background, one order at a time.",
+    )
     cancel_request_portal = fields.Boolean(string="Cancellation Requests on the Portal")
     cancel_request_auto = fields.Boolean(string="Approve Requests Automatically")
     cancel_request_auto_undelivered = fields.Boolean(string="Only When Nothing Is Delivered", default=True)
@@ -24,3 +30,11 @@ class ResCompany(models.Model):
         default=7,
         help="Told to customers whose money is refunded; 0 to say nothing about when.",
     )
+
+    @api.constrains("cancel_reconciled_background_from")
+    def _check_cancel_reconciled_background_from(self):
+        for company in self:
+            if company.cancel_reconciled_background_from < 1:
+                raise ValidationError(
+                    self.env._("Cancel in the background from: give a number of orders of 1 or more.")
+                )

@@ -13,6 +13,9 @@ class ResConfigSettings(models.TransientModel):
     cancel_reconciled_stock_action = fields.Selection(
         related="company_id.cancel_reconciled_stock_action", readonly=False, string="Delivered Goods"
     )
+    cancel_reconciled_background_from = fields.Integer(
+        related="company_id.cancel_reconciled_background_from", readonly=False
+    )
     cancel_request_portal = fields.Boolean(related="company_id.cancel_request_portal", readonly=False)
     cancel_request_auto = fields.Boolean(related="company_id.cancel_request_auto", readonly=False)
     cancel_request_auto_undelivered = fields.Boolean(

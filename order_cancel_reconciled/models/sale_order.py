@@ -124,24 +124,49 @@ class SaleOrder(models.Model):
         as the wizard's Confirm, all-or-nothing, checked as the real user (the group, record rules
         and active companies). An option left out is the company's default.
         """
+        options = self._cancel_reconciled_options_checked(
+            invoice_action, payment_action, stock_action, reason_id, note, notify_customer
+        )
+        return self.env["order.cancel.reconciled.engine"]._run(self, options)
+
+    @api.returns("sale.order.cancel.reconciled.batch")
+    def cancel_reconciled_in_background(
+        self,
+        invoice_action=None,
+        payment_action=None,
+        stock_action=None,
+        reason_id=None,
+        note=None,
+        notify_customer=False,
+    ):
+        """Queue these orders for cancellation in the background, one order per transaction;
+        return the batch at once (its lines say, per order, done, failed and why, or skipped).
+
+        The same options and checks as :meth:`cancel_reconciled`; each order is checked again,
+        as the same user, when it runs.
+        """
+        options = self._cancel_reconciled_options_checked(
+            invoice_action, payment_action, stock_action, reason_id, note, notify_customer
+        )
+        return self.env["sale.order.cancel.reconciled.batch"]._create_for_orders(self, options)
+
+    def _cancel_reconciled_options_checked(self, *option_values):
+        """The run's options, after the size and the real user's rights are checked; an option
+        left out is the company's default (the orders' company, whichever the caller works in)."""
         if len(self) > MAX_ORDERS:
             raise ValidationError(self.env._("At most %(max)s orders can be cancelled in one request.", max=MAX_ORDERS))
         self._check_cancel_reconciled_access()
-        # The defaults are those of the orders' company, whichever company the caller works in.
-        engine = self.env["order.cancel.reconciled.engine"]
-        options = engine._prepare_options(
-            self.company_id[:1] or self.env.company,
-            invoice_action=invoice_action,
-            payment_action=payment_action,
-            stock_action=stock_action,
-            reason_id=reason_id,
-            note=note,
-            notify_customer=notify_customer,
+        names = ("invoice_action", "payment_action", "stock_action", "reason_id", "note", "notify_customer")
+        return self.env["order.cancel.reconciled.engine"]._prepare_options(
+            self.company_id[:1] or self.env.company, **dict(zip(names, option_values, strict=True))
         )
-        return engine._run(self, options)
 
     def action_cancel_reconciled_with_defaults(self):
-        """The sales list's server action: cancel the selected orders with the company defaults."""
+        """The sales list's server action: cancel the selected orders with the company defaults;
+        more than the company's threshold in the background."""
+        company = self.company_id[:1] or self.env.company
+        if len(self) > company.cancel_reconciled_background_from:
+            return self.cancel_reconciled_in_background()._action_open()
         return self.cancel_reconciled()._action_open_logs()
 
     def _check_cancel_reconciled_access(self):

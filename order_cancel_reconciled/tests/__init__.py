@@ -13,3 +13,4 @@ from . import test_menus
 from . import test_cancel_requests
 from . import test_cancel_requests_portal
 from . import test_refunds_online
+from . import test_batch

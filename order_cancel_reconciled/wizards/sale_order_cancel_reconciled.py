@@ -46,6 +46,10 @@ class SaleOrderCancelReconciled(models.TransientModel):
     is_blocked = fields.Boolean(string="Blocked", compute="_compute_preview")
     blocked_order_ids = fields.Many2many("sale.order", string="Blocked Orders", compute="_compute_preview")
     can_remove_blocked = fields.Boolean(compute="_compute_preview")
+    order_count = fields.Integer(string="Number of Orders", compute="_compute_in_background")
+    in_background = fields.Boolean(
+        compute="_compute_in_background", help="More orders than the company's threshold: a background batch."
+    )
 
     @api.model
     def _default_option(self, option):
@@ -126,6 +130,13 @@ class SaleOrderCancelReconciled(models.TransientModel):
         for wizard in self:
             wizard.company_id = wizard.order_ids.company_id[:1]
 
+    @api.depends("order_ids")
+    def _compute_in_background(self):
+        for wizard in self:
+            wizard.order_count = len(wizard.order_ids)
+            company = wizard.company_id or self.env.company
+            wizard.in_background = wizard.order_count > company.cancel_reconciled_background_from
+
     @api.depends("order_ids", "notify_customer", "payment_action", "reason_id")
     def _compute_mail(self):
         for wizard in self:
@@ -180,6 +191,9 @@ class SaleOrderCancelReconciled(models.TransientModel):
             # Shown to members who may lack accounting and stock rights, like the run itself.
             wizard_sudo = wizard.sudo()
             engine = self.env[ENGINE].sudo()
+            if wizard.in_background:
+                wizard._set_background_preview(engine._get_batch_findings(orders))
+                continue
             options = wizard._prepare_options(with_message=False)
             plans = engine._prepare_plans(orders.sudo(), options)
             previews = [wizard_sudo._prepare_preview(plan, options) for plan in plans]
@@ -197,6 +211,18 @@ class SaleOrderCancelReconciled(models.TransientModel):
                 "order_cancel_reconciled.cancel_reconciled_preview",
                 {"previews": previews, "wizard": wizard, "summary": summary, "balances": balances},
             )
+
+    def _set_background_preview(self, batch_findings):
+        """A big selection is planned order by order when each runs, not all here: the preview
+        says how it will go and what refuses the selection as a whole."""
+        errors = [{"error": finding.message} for finding in batch_findings if finding.blocking]
+        self.is_blocked = bool(errors)
+        self.blocked_order_ids = False
+        self.can_remove_blocked = False
+        self.preview_html = self.env["ir.qweb"]._render(
+            "order_cancel_reconciled.cancel_reconciled_preview",
+            {"previews": errors, "wizard": self, "background": {"count": self.order_count}},
+        )
 
     def _prepare_preview(self, plan, options):
         """What the run will do to one order, in words, with what needs attention."""
@@ -367,7 +393,16 @@ class SaleOrderCancelReconciled(models.TransientModel):
     def action_confirm(self):
         """Cancel the orders and everything that hangs on them; return an action on the logs."""
         self.ensure_one()
+        if self.in_background:
+            return self._queue()._action_open()
         return self._run()._action_open_logs()
+
+    def _queue(self):
+        """Hand the dialog's orders and options to a background batch; return the batch."""
+        self.ensure_one()
+        self.check_access("write")
+        orders = self.sudo().order_ids.with_env(self.env)
+        return self.env["sale.order.cancel.reconciled.batch"]._create_for_orders(orders, self._prepare_options())
 
     def _run(self):
         """Hand the dialog's orders and options to the engine; return the logs."""

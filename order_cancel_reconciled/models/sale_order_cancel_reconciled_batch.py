@@ -1,0 +1,456 @@
+import logging
+import random
+import threading
+from contextlib import contextmanager
+from datetime import timedelta
+
+from psycopg2 import OperationalError
+from psycopg2.errorcodes import DEADLOCK_DETECTED, LOCK_NOT_AVAILABLE, SERIALIZATION_FAILURE
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
+
+from .order_cancel_reconciled_plan import (
+    GROUP_XMLID,
+    INVOICE_ACTIONS,
+    PAYMENT_ACTIONS,
+    STOCK_ACTIONS,
+    OrdersBusyError,
+)
+
+_logger = logging.getLogger(__name__)
+
+BATCH_STATES = [
+    ("queued", "Queued"),
+    ("running", "Running"),
+    ("done", "Done"),
+    ("done_with_errors", "Done with Errors"),
+]
+LINE_STATES = [
+    ("queued", "Queued"),
+    ("done", "Done"),
+    ("failed", "Failed"),
+    ("skipped", "Already Cancelled"),
+]
+# PostgreSQL's answers to two transactions on the same rows: the loser may simply try again.
+CONFLICT_CODES = (SERIALIZATION_FAILURE, DEADLOCK_DETECTED, LOCK_NOT_AVAILABLE)
+# A conflict or a busy order is tried this many times, waiting longer each time, then failed.
+MAX_ATTEMPTS = 10
+# The longest wait between two tries, in seconds: the waits double up to it, with jitter.
+MAX_WAIT_SECONDS = 60
+# The channel of the jobs when OCA's queue_job is installed; administrators size it.
+JOB_CHANNEL = "root.order_cancel_reconciled"
+# With queue_job, the scheduled action takes over an order whose job has not run for this long
+# (a job lost with its worker, a job runner that is down).
+STALE_JOB_DELAY = timedelta(minutes=15)
+BUS_TYPE = "order_cancel_reconciled/batch_progress"
+
+_batch_thread = threading.local()
+
+
+class _RetriedConflictFilter(logging.Filter):
+    """The database layer logs every failed query as an ERROR. A conflict met by an order of a
+    batch is expected and tried again later: not an error for the administrator to chase. Only
+    this thread's run of a batch order is concerned; the retry itself is logged below."""
+
+    def filter(self, record):
+        if not getattr(_batch_thread, "retrying_conflicts", False):
+            return True
+        return not any(isinstance(arg, OperationalError) and arg.pgcode in CONFLICT_CODES for arg in record.args or ())
+
+
+_sql_logger = logging.getLogger("odoo.sql_db")
+# Once per process, even when the module is loaded again for another registry.
+if not any(type(known).__name__ == "_RetriedConflictFilter" for known in _sql_logger.filters):
+    _sql_logger.addFilter(_RetriedConflictFilter())
+
+
+@contextmanager
+def _conflicts_retried():
+    _batch_thread.retrying_conflicts = True
+    try:
+        yield
+    finally:
+        _batch_thread.retrying_conflicts = False
+
+
+class SaleOrderCancelReconciledBatch(models.Model):
+    """Orders cancelled in the background, one order per transaction.
+
+    The dialog creates a batch instead of running in the request when more orders are selected
+    than the company's threshold. Each order is a line; a line is run by a job of OCA's
+    ``queue_job`` when that addon is installed, by the scheduled action otherwise: both call
+    :meth:`SaleOrderCancelReconciledBatchLine._process`, which runs the engine for its order as
+    the user who started the batch, all or nothing for that order.
+    """
+
+    _name = "sale.order.cancel.reconciled.batch"
+    _description = "Orders cancelled in the background"
+    _inherit = ["mail.thread"]
+    _order = "id desc"
+    _check_company_auto = True
+
+    user_id = fields.Many2one("res.users", string="Started by", required=True, readonly=True, index=True)
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    invoice_action = fields.Selection(INVOICE_ACTIONS, string="Invoices", required=True, readonly=True)
+    payment_action = fields.Selection(PAYMENT_ACTIONS, string="Payments", required=True, readonly=True)
+    stock_action = fields.Selection(STOCK_ACTIONS, string="Delivered Goods", required=True, readonly=True)
+    reason_id = fields.Many2one("sale.order.cancel.reconciled.reason", readonly=True, ondelete="restrict")
+    note = fields.Text(readonly=True)
+    notify_customer = fields.Boolean(string="Notify the Customers", readonly=True)
+    line_ids = fields.One2many("sale.order.cancel.reconciled.batch.line", "batch_id", string="Orders", readonly=True)
+    # Counted, not stored: the orders of a batch run in parallel transactions, and a stored
+    # figure on the batch would make them all write the same row and conflict.
+    state = fields.Selection(BATCH_STATES, compute="_compute_counts")
+    order_count = fields.Integer(string="Number of Orders", compute="_compute_counts")
+    done_count = fields.Integer(string="Cancelled", compute="_compute_counts")
+    failed_count = fields.Integer(string="Failed", compute="_compute_counts")
+    skipped_count = fields.Integer(string="Already Cancelled", compute="_compute_counts")
+    progress = fields.Float(compute="_compute_counts")
+    finish_notified = fields.Boolean(readonly=True, copy=False)
+    progress_label = fields.Char(string="Progress Text", compute="_compute_progress_label")
+
+    @api.depends("line_ids.state")
+    def _compute_counts(self):
+        # One grouped read for all batches: a batch has thousands of lines.
+        counts = {
+            (batch.id, state): count
+            # Elevated: whoever sees the batch sees its figures.
+            for batch, state, count in self.env["sale.order.cancel.reconciled.batch.line"].sudo()._read_group(
+                [("batch_id", "in", self.ids)], ["batch_id", "state"], ["__count"]
+            )
+        }
+        for batch in self:
+            by_state = {state: counts.get((batch.id, state), 0) for state, _label in LINE_STATES}
+            total = sum(by_state.values())
+            batch.order_count = total
+            batch.done_count = by_state["done"]
+            batch.failed_count = by_state["failed"]
+            batch.skipped_count = by_state["skipped"]
+            finished = total - by_state["queued"]
+            batch.progress = 100.0 * finished / total if total else 0.0
+            if by_state["queued"]:
+                batch.state = "running" if finished else "queued"
+            else:
+                batch.state = "done_with_errors" if by_state["failed"] else "done"
+
+    @api.depends("order_count", "done_count", "failed_count", "skipped_count")
+    def _compute_progress_label(self):
+        for batch in self:
+            batch.progress_label = self.env._(
+                "%(finished)s of %(total)s orders: %(done)s cancelled, %(failed)s failed, %(skipped)s already cancelled",
+                finished=batch.done_count + batch.failed_count + batch.skipped_count,
+                total=batch.order_count,
+                done=batch.done_count,
+                failed=batch.failed_count,
+                skipped=batch.skipped_count,
+            )
+
+    @api.depends("create_date", "order_count")
+    def _compute_display_name(self):
+        for batch in self:
+            batch.display_name = self.env._("Cancellation of %(count)s orders (#%(id)s)", count=batch.order_count, id=batch.id)
+
+    # ------------------------------------------------------------------------------------------
+    # Starting a batch
+    # ------------------------------------------------------------------------------------------
+
+    @api.model
+    def _create_for_orders(self, orders, options):
+        """Queue the orders for cancellation with the options; return the batch.
+
+        Called in the real user's environment: the group and the right to change each order are
+        checked as that user now, and again when each order runs (rights may change meanwhile).
+        """
+        orders._check_cancel_reconciled_access()
+        findings = self.env["order.cancel.reconciled.engine"]._get_batch_findings(orders)
+        if refusals := [finding.message for finding in findings if finding.blocking]:
+            raise UserError(refusals[0])
+        batch = self.sudo().create(
+            {
+                "user_id": self.env.uid,
+                "company_id": orders.company_id.id,
+                "invoice_action": options.invoice_action,
+                "payment_action": options.payment_action,
+                "stock_action": options.stock_action,
+                "reason_id": options.reason.id,
+                "note": options.note,
+                "notify_customer": options.notify_customer,
+                "line_ids": [fields.Command.create({"order_id": order_id}) for order_id in orders.ids],
+            }
+        )
+        batch.line_ids._schedule()
+        return batch.with_env(self.env)
+
+    def _prepare_options(self):
+        self.ensure_one()
+        return self.env["order.cancel.reconciled.engine"]._prepare_options(
+            self.company_id,
+            invoice_action=self.invoice_action,
+            payment_action=self.payment_action,
+            stock_action=self.stock_action,
+            reason_id=self.reason_id.id,
+            note=self.note,
+            notify_customer=self.notify_customer,
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------------------------------
+
+    def _check_member(self):
+        """The buttons act elevated: only for a member who may see the batch."""
+        if not self.env.su and not self.env.user.has_group(GROUP_XMLID):
+            raise AccessError(self.env._("Only members of the group “Cancel reconciled orders” may do this."))
+        self.check_access("read")
+
+    def action_retry_failed(self):
+        """Queue the failed orders again, with the batch's options, as the user who retries."""
+        self._check_member()
+        failed = self.line_ids.filtered(lambda line: line.state == "failed")
+        if not failed:
+            raise UserError(self.env._("No order of this batch has failed."))
+        # The one who retries takes over the batch: their rights are checked as each order runs.
+        self.sudo().write({"user_id": self.env.uid, "finish_notified": False})
+        failed.sudo().write({"state": "queued", "error": False, "attempts": 0, "next_try": fields.Datetime.now()})
+        failed.sudo()._schedule()
+        self.message_post(body=self.env._("%s failed orders queued again.", len(failed)))
+        return True
+
+    def action_open_logs(self):
+        self.ensure_one()
+        return self.line_ids.log_id._action_open_logs()
+
+    def action_open_orders(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Orders"),
+            "res_model": "sale.order",
+            "view_mode": "list,form",
+            "domain": [("id", "in", self.line_ids.order_id.ids)],
+        }
+
+    def _action_open(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "current",
+            "name": self.display_name,
+        }
+
+    # ------------------------------------------------------------------------------------------
+    # Telling the user
+    # ------------------------------------------------------------------------------------------
+
+    def _notify_progress(self):
+        """Tell the user who started the batch that it moved on: their open form reloads."""
+        for batch in self:
+            batch.user_id.partner_id._bus_send(BUS_TYPE, {"batch_id": batch.id, "state": batch.state})
+
+    def _notify_finished(self):
+        """Once per batch: the user is told in the batch's chatter (and their inbox). The line
+        that finishes the batch does it; the scheduled action catches a batch whose last two
+        orders finished at the same time, each before seeing the other."""
+        for batch in self.filtered(lambda batch: batch.state in ("done", "done_with_errors") and not batch.finish_notified):
+            batch.finish_notified = True
+            user = batch.with_context(lang=batch.user_id.lang)
+            body = user.env._(
+                "The batch is finished: %(done)s cancelled, %(failed)s failed, %(skipped)s already cancelled.",
+                done=batch.done_count,
+                failed=batch.failed_count,
+                skipped=batch.skipped_count,
+            )
+            batch.message_post(body=body, partner_ids=batch.user_id.partner_id.ids)
+
+
+class SaleOrderCancelReconciledBatchLine(models.Model):
+    """One order of a batch: queued until its own transaction cancels it or says why not."""
+
+    _name = "sale.order.cancel.reconciled.batch.line"
+    _description = "Order of a background cancellation"
+    _order = "batch_id desc, id"
+
+    batch_id = fields.Many2one(
+        "sale.order.cancel.reconciled.batch", required=True, readonly=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one(related="batch_id.company_id", store=True)
+    order_id = fields.Many2one("sale.order", required=True, readonly=True, index=True, ondelete="cascade")
+    partner_id = fields.Many2one(related="order_id.partner_id", string="Customer")
+    amount_total = fields.Monetary(related="order_id.amount_total")
+    currency_id = fields.Many2one(related="order_id.currency_id")
+    state = fields.Selection(LINE_STATES, default="queued", required=True, readonly=True, index=True)
+    error = fields.Text(readonly=True)
+    log_id = fields.Many2one("sale.order.cancel.reconciled.log", string="Cancellation Log", readonly=True)
+    attempts = fields.Integer(readonly=True, help="Runs that met another transaction on the same records.")
+    next_try = fields.Datetime(
+        readonly=True, index=True, default=fields.Datetime.now, help="When the order runs next."
+    )
+
+    def init(self):
+        # The scheduled action looks for the next queued line: a small index for a big table.
+        self.env.cr.execute(
+            SQL(
+                "CREATE INDEX IF NOT EXISTS %s ON %s (next_try, id) WHERE state = 'queued'",
+                SQL.identifier(f"{self._table}_queued_idx"),
+                SQL.identifier(self._table),
+            )
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # Scheduling: a job per line with queue_job, the scheduled action otherwise
+    # ------------------------------------------------------------------------------------------
+
+    @api.model
+    def _use_jobs(self):
+        """True when OCA's queue_job is installed (it adds ``with_delay`` to every model)."""
+        return "queue.job" in self.env and hasattr(self, "with_delay")
+
+    def _schedule(self, eta=None):
+        """Have the lines run (again) at ``eta`` or at once, after this transaction commits."""
+        if not self:
+            return
+        if self._use_jobs():
+            for line in self:
+                line.with_delay(
+                    channel=JOB_CHANNEL,
+                    eta=eta,
+                    # The line counts its own attempts: the job itself is not retried.
+                    max_retries=1,
+                    description=self.env._("Cancel %s", line.order_id.name),
+                    identity_key=f"{self._name},{line.id},{line.attempts}",
+                )._job_process()
+        else:
+            self.env.ref("order_cancel_reconciled.ir_cron_process_cancel_batches")._trigger(at=eta)
+
+    def _job_process(self):
+        """A job of queue_job: run this order's cancellation (see :meth:`_process`). A job run
+        again (its worker died after the commit) or whose line another run holds does nothing.
+        Returns what the job's result shows."""
+        self.ensure_one()
+        line = self.sudo()
+        if not line._lock():
+            return self.env._("%(order)s: taken by another run", order=line.order_id.name)
+        if line.state == "queued":
+            line._process()
+        return f"{line.order_id.name}: {dict(LINE_STATES)[line.state]}"
+
+    @api.model
+    def _cron_process(self):
+        """The scheduled action: run the next queued order, one per call: the scheduler commits
+        between calls and calls again while some remain. With queue_job, only orders whose job
+        has not run for a while (a lost job) are taken."""
+        lines = self.sudo()
+        due = fields.Datetime.now()
+        if self._use_jobs():
+            due -= STALE_JOB_DELAY
+        line = lines._lock_next(due)
+        if line:
+            line._process()
+        else:
+            self.env["sale.order.cancel.reconciled.batch"].sudo().search(
+                [("finish_notified", "=", False)]
+            )._notify_finished()
+        remaining = lines.search_count([("state", "=", "queued"), ("next_try", "<=", due)]) if line else 0
+        self.env["ir.cron"]._notify_progress(done=1 if line else 0, remaining=remaining)
+        return line
+
+    @api.model
+    def _lock_next(self, due):
+        # Two runs at once (a second worker, a job and the scheduled action) take different lines.
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM %s WHERE state = 'queued' AND next_try <= %s ORDER BY next_try, id LIMIT 1"
+                " FOR UPDATE SKIP LOCKED",
+                SQL.identifier(self._table),
+                due,
+            )
+        )
+        row = self.env.cr.fetchone()
+        line = self.browse(row[0] if row else [])
+        line.invalidate_recordset()
+        return line.filtered(lambda line: line.state == "queued")
+
+    def _lock(self):
+        """Hold this line for this transaction; False when another run holds it."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL("SELECT id FROM %s WHERE id = %s FOR UPDATE SKIP LOCKED", SQL.identifier(self._table), self.id)
+        )
+        held = bool(self.env.cr.fetchone())
+        # Read again what the lock now guarantees.
+        self.invalidate_recordset()
+        return held
+
+    # ------------------------------------------------------------------------------------------
+    # One order: the same code for jobs and the scheduled action
+    # ------------------------------------------------------------------------------------------
+
+    def _process(self):
+        """Cancel this line's order in this transaction, all or nothing, as the batch's user.
+
+        The line ends done (with the log), failed (with the reason), skipped (the order was
+        cancelled meanwhile) or stays queued for a later try when another transaction holds the
+        order's records. Called on a line held by :meth:`_lock` or :meth:`_lock_next`.
+        """
+        self.ensure_one()
+        batch = self.batch_id
+        order = self.order_id
+        if order.state == "cancel":
+            self._mark_skipped()
+        else:
+            # The engine checks the batch's user now: a right lost since the start refuses.
+            engine = self.env["order.cancel.reconciled.engine"].with_user(batch.user_id).with_company(batch.company_id)
+            try:
+                with _conflicts_retried(), self.env.cr.savepoint():
+                    logs = engine._run(order.with_env(engine.env), batch._prepare_options())
+            except OrdersBusyError:
+                self._retry_later(self.env._("The order or its invoices were being changed by another user."))
+            except OperationalError as error:
+                if error.pgcode not in CONFLICT_CODES:
+                    raise
+                self._retry_later(self.env._("Another transaction changed the same records at the same time."))
+            except (UserError, ValidationError, AccessError) as error:
+                self.write({"state": "failed", "error": error.args[0]})
+            except Exception as error:
+                # A fault, not a refusal: this order fails alone, the others go on.
+                _logger.exception("Background cancellation of order %s failed", order.id)
+                self.write({"state": "failed", "error": f"{type(error).__name__}: {error}"})
+            else:
+                self.write({"state": "done", "log_id": logs[:1].id, "error": False})
+        batch._notify_progress()
+        batch._notify_finished()
+
+    def _mark_skipped(self):
+        log = self.env["sale.order.cancel.reconciled.log"].search([("order_id", "=", self.order_id.id)], limit=1)
+        who = log.user_id.name if log else self.order_id.write_uid.name
+        self.write(
+            {
+                "state": "skipped",
+                "log_id": log.id,
+                "error": self.env._("The order was cancelled meanwhile by %s.", who),
+            }
+        )
+
+    def _retry_later(self, why):
+        """Another transaction holds what this order needs: try again later, waiting longer each
+        time (with jitter, so that runs that met once do not meet again), then give up."""
+        attempts = self.attempts + 1
+        if attempts >= MAX_ATTEMPTS:
+            self.write(
+                {
+                    "state": "failed",
+                    "attempts": attempts,
+                    "error": self.env._("%(why)s Tried %(count)s times; retry later.", why=why, count=attempts),
+                }
+            )
+            return
+        eta = fields.Datetime.now() + timedelta(seconds=random.uniform(1, min(2**attempts, MAX_WAIT_SECONDS)))
+        _logger.info("Background cancellation of %s: %s Tried again at %s.", self.order_id.name, why, eta)
+        self.write({"attempts": attempts, "next_try": eta, "error": why})
+        self._schedule(eta=eta)

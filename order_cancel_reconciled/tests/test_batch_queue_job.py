@@ -1,0 +1,132 @@
+"""With OCA's queue_job installed, each order of a batch is one job in the addon's channel, run
+through queue_job's own job runner path (its controller's ``_runjob``).
+
+This module runs in a database where queue_job is installed (``make test`` makes one); it is not
+imported by ``tests/__init__.py``, so Odoo's own runner, whose database has no queue_job, does
+not collect it. Run anywhere else, it fails with how to get queue_job.
+"""
+
+from unittest.mock import patch
+
+from odoo import fields
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from ..models.sale_order_cancel_reconciled_batch import JOB_CHANNEL, MAX_ATTEMPTS, STALE_JOB_DELAY
+from .test_batch import ENGINE, LINE, BatchCommon, raise_serialization_failure
+
+try:
+    from odoo.addons.queue_job.controllers.main import RunJobController
+    from odoo.addons.queue_job.job import Job
+except ImportError as error:
+    raise ImportError(
+        "These tests need OCA's queue_job: pip install --no-deps 'odoo-addon-queue_job==18.0.4.1.2.2' "
+        "(scripts/setup.sh does it from requirements-oca.txt), then install queue_job in the test database."
+    ) from error
+
+JOB_METHOD = "_job_process"
+
+
+@tagged("post_install", "-at_install")
+class TestBatchJobs(BatchCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if "queue.job" not in cls.env:
+            raise RuntimeError(
+                "queue_job is not installed in this database: install it (odoo-bin -i queue_job) to run these tests."
+            )
+
+    def jobs_of(self, batch):
+        return (
+            self.env["queue.job"]
+            .sudo()
+            .search([("model_name", "=", LINE), ("method_name", "=", JOB_METHOD)])
+            .filtered(lambda job: job.records & batch.line_ids)
+        )
+
+    def run_jobs(self, jobs):
+        """As the job runner does: each job through queue_job's controller."""
+        for record in jobs.filtered(lambda job: job.state in ("pending", "enqueued")):
+            RunJobController._runjob(self.env, Job.load(self.env, record.uuid))
+
+    def test_each_order_is_one_job_in_the_addon_channel(self):
+        first, last = self.paid_order(), self.paid_order()
+        bad = self.create_order()
+        self.invoice(bad, post=False)
+        batch = self.start(first | bad | last)
+        jobs = self.jobs_of(batch)
+        self.assertEqual(len(jobs), 3, "one job per order")
+        self.assertEqual(set(jobs.mapped("channel")), {JOB_CHANNEL})
+        self.assertEqual(jobs.mapped("user_id"), self.env.user)
+        self.assertFalse(
+            self.env["ir.cron.trigger"].search(
+                [("cron_id", "=", self.env.ref("order_cancel_reconciled.ir_cron_process_cancel_batches").id)]
+            ),
+            "the jobs run the orders, not the scheduled action",
+        )
+
+        self.run_jobs(jobs)
+        self.assertEqual(set(jobs.mapped("state")), {"done"}, "a refused order is a result, not a failed job")
+        states = {line.order_id: line.state for line in batch.line_ids}
+        self.assertEqual([states[order] for order in (first, bad, last)], ["done", "failed", "done"])
+        self.assertEqual((first | last).mapped("state"), ["cancel", "cancel"])
+        self.assertEqual(batch.state, "done_with_errors")
+
+        # Fixed, then retried: one new job for the failed order.
+        draft = bad.invoice_ids
+        draft.action_post()
+        self.pay(draft)
+        batch.action_retry_failed()
+        retry_jobs = self.jobs_of(batch) - jobs
+        self.assertEqual(len(retry_jobs), 1)
+        self.run_jobs(retry_jobs)
+        self.assertEqual((bad.state, batch.state), ("cancel", "done"))
+
+    def test_a_job_run_twice_does_its_order_once(self):
+        """A worker killed after its order committed may leave its job to be run again."""
+        batch = self.start(self.paid_order() | self.paid_order() | self.paid_order())
+        job = self.jobs_of(batch)[0]
+        line = job.records
+        self.run_jobs(job)
+        self.assertEqual(line.state, "done")
+        log = line.log_id
+        self.assertEqual(
+            Job.load(self.env, job.uuid).perform(), f"{line.order_id.name}: Done", "the second run finds it done"
+        )
+        self.assertEqual(
+            self.env["sale.order.cancel.reconciled.log"].search([("order_id", "=", line.order_id.id)]), log
+        )
+
+    def test_conflict_queues_a_later_job_until_it_gives_up(self):
+        batch = self.start(self.paid_order() | self.paid_order() | self.paid_order())
+        line = batch.line_ids[0]
+        first_job = self.jobs_of(batch).filtered(lambda job: job.records == line)
+        with (
+            patch(f"{ENGINE}._step_cancel_order", lambda engine, *args: raise_serialization_failure(engine.env)),
+            mute_logger("odoo.sql_db"),
+        ):
+            self.run_jobs(first_job)
+            self.assertEqual((first_job.state, line.state, line.attempts), ("done", "queued", 1))
+            later = self.jobs_of(batch).filtered(lambda job: job.records == line) - first_job
+            self.assertEqual(len(later), 1, "a job for later")
+            self.assertEqual(later.eta, line.next_try, "when the line says")
+            for _attempt in range(MAX_ATTEMPTS - 1):
+                self.run_jobs(self.jobs_of(batch).filtered(lambda job: job.records == line))
+        self.assertEqual((line.state, line.attempts, line.order_id.state), ("failed", MAX_ATTEMPTS, "sale"))
+        self.assertIn(f"Tried {MAX_ATTEMPTS} times", line.error)
+
+    def test_scheduled_action_takes_over_a_lost_job_only(self):
+        batch = self.start(self.paid_order() | self.paid_order() | self.paid_order())
+        self.assertFalse(self.env[LINE]._cron_process(), "fresh jobs are left to the job runner")
+        lost = batch.line_ids[0]
+        lost.sudo().next_try = fields.Datetime.now() - STALE_JOB_DELAY
+        self.assertEqual(self.env[LINE]._cron_process(), lost)
+        self.assertEqual(lost.state, "done")
+        job = self.jobs_of(batch).filtered(lambda job: job.records == lost)
+        self.run_jobs(job)
+        self.assertEqual(job.state, "done", "the job finds its order done and does nothing")
+        self.assertEqual(lost.order_id.state, "cancel")
+        self.assertEqual(
+            self.env["sale.order.cancel.reconciled.log"].search_count([("order_id", "=", lost.order_id.id)]), 1
+        )
