@@ -34,6 +34,9 @@
         "web.assets_backend": [
             "order_cancel_reconciled/static/src/batch_progress/*",
         ],
+        "web.assets_unit_tests": [
+            "order_cancel_reconciled/static/tests/unit/**/*",
+        ],
         "web.assets_tests": [
             "order_cancel_reconciled/static/tests/tours/*.js",
         ],

@@ -1,12 +1,15 @@
 # Demonstration scenario, run with `odoo-bin shell` (which provides `env`); idempotent.
 # A customer with three orders: paid and delivered; partially delivered and paid; paid in EUR.
 # A portal customer whose paid order waits on a cancellation request, and an order paid online
-# through the simulated provider (both added to older demo databases too).
+# through the simulated provider, and a dozen orders of a cancelled promotion to cancel as a
+# background batch (added to older demo databases too).
 from odoo import Command, fields
 
 MARK = "ocr-demo"
 PORTAL_MARK = "ocr-demo-portal"
 ONLINE_REF = "paid online (demo provider)"
+BULK_REF = "promotion cancelled"
+BULK_COUNT = 12
 
 
 def make_order(customer, lines, pricelist=None):
@@ -116,12 +119,28 @@ def portal_request(env, chair):
     print(f"Portal request loaded: {order.name} for {customer.name} (portal login portal_demo / portal_demo).")
 
 
+def promotion_orders(env, chair):
+    """A dozen paid, delivered one-line orders of a cancelled promotion: selected together, more
+    than the default threshold of 10, they are cancelled in the background as a batch."""
+    if env["sale.order"].search_count([("client_order_ref", "=", BULK_REF)]):
+        return
+    customer = env["res.partner"].create({"name": "Promotion Customer (demo)", "email": "promo@example.com"})
+    for _index in range(BULK_COUNT):
+        order = make_order(customer, [(chair, 1)])
+        order.client_order_ref = BULK_REF
+        deliver(order)
+        invoice_and_pay(order)
+    env.cr.commit()
+    print(f'{BULK_COUNT} orders "{BULK_REF}" loaded: select them all to cancel them in the background.')
+
+
 def main(env):
     chair = env["product.product"].search([("name", "=", "Office Chair (demo)")], limit=1)
     if env["res.partner"].search_count([("ref", "=", MARK)]):
         print("Demo scenario already loaded.")
         portal_request(env, chair)
         paid_online(env, chair)
+        promotion_orders(env, chair)
         return
     company = env.company
     customer = env["res.partner"].create({"name": "Azure Interior (demo)", "ref": MARK, "email": "azure@example.com"})
@@ -172,6 +191,7 @@ def main(env):
     print(f"Demo scenario loaded: {paid.name}, {partial.name}, {foreign.name} for {customer.name}.")
     portal_request(env, chair)
     paid_online(env, chair)
+    promotion_orders(env, chair)
 
 
 main(env)  # noqa: F821

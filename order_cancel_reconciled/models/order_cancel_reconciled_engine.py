@@ -131,8 +131,8 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         if tries >= MAX_TRIES_ON_CONCURRENCY_FAILURE:
             raise OrdersBusyError(
                 self.env._(
-                    "Other users were changing the same records (payments, stock, invoices) while %s were being "
-                    "cancelled: nothing was changed. Try again in a moment.",
+                    "Other users were changing the same records (payments, stock, invoices) while cancelling %s: "
+                    "nothing was changed. Try again in a moment.",
                     ", ".join(orders.mapped("name")),
                 )
             ) from conflict

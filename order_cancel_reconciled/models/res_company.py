@@ -13,9 +13,9 @@ class ResCompany(models.Model):
     cancel_reconciled_payment_action = fields.Selection(PAYMENT_ACTIONS, string="Freed Payments", default="keep")
     cancel_reconciled_stock_action = fields.Selection(STOCK_ACTIONS, string="Delivered Goods", default="return")
     cancel_reconciled_background_from = fields.Integer(
-        string="Cancel in the Background From",
+        string="Background Cancellation Above (Orders)",
         default=10,
-        help="A selection of more orders than this is cancelled in the background, one order at a time.",
+        help="When more orders than this are selected, they are cancelled in the background, one at a time.",
     )
     cancel_request_portal = fields.Boolean(string="Cancellation Requests on the Portal")
     cancel_request_auto = fields.Boolean(string="Approve Requests Automatically")
@@ -35,6 +35,4 @@ class ResCompany(models.Model):
     def _check_cancel_reconciled_background_from(self):
         for company in self:
             if company.cancel_reconciled_background_from < 1:
-                raise ValidationError(
-                    self.env._("Cancel in the background from: give a number of orders of 1 or more.")
-                )
+                raise ValidationError(self.env._("The background threshold must be 1 order or more."))

@@ -44,6 +44,10 @@ JOB_CHANNEL = "root.order_cancel_reconciled"
 # With queue_job, the scheduled action takes over an order whose job has not run for this long
 # (a job lost with its worker, a job runner that is down).
 STALE_JOB_DELAY = timedelta(minutes=15)
+# A job in one of these states will still run (queue_job itself requeues a started job whose
+# worker died).
+LIVE_JOB_STATES = ("wait_dependencies", "pending", "enqueued", "started")
+LINE_ORDERS_TABLE = "sale_order_cancel_reconciled_batch_line_order_rel"
 BUS_TYPE = "order_cancel_reconciled/batch_progress"
 
 _batch_thread = threading.local()
@@ -108,21 +112,27 @@ class SaleOrderCancelReconciledBatch(models.Model):
     failed_count = fields.Integer(string="Failed", compute="_compute_counts")
     skipped_count = fields.Integer(string="Already Cancelled", compute="_compute_counts")
     progress = fields.Float(compute="_compute_counts")
-    finish_notified = fields.Boolean(readonly=True, copy=False)
+    finish_notified = fields.Boolean(string="User Told of the End", readonly=True, copy=False)
     progress_label = fields.Char(string="Progress Text", compute="_compute_progress_label")
 
     @api.depends("line_ids.state")
     def _compute_counts(self):
-        # One grouped read for all batches: a batch has thousands of lines.
-        counts = {
-            (batch.id, state): count
-            # Elevated: whoever sees the batch sees its figures.
-            for batch, state, count in self.env["sale.order.cancel.reconciled.batch.line"].sudo()._read_group(
-                [("batch_id", "in", self.ids)], ["batch_id", "state"], ["__count"]
+        # Orders, not lines (orders billed together share a line), in one query for all batches:
+        # a batch has thousands of them. Whoever sees the batch sees its figures.
+        lines = self.env["sale.order.cancel.reconciled.batch.line"]
+        self.env.flush_all()
+        self.env.cr.execute(
+            SQL(
+                "SELECT line.batch_id, line.state, count(*) FROM %s line JOIN %s rel ON rel.line_id = line.id"
+                " WHERE line.batch_id = ANY(%s) GROUP BY line.batch_id, line.state",
+                SQL.identifier(lines._table),
+                SQL.identifier(LINE_ORDERS_TABLE),
+                list(self._origin.ids),
             )
-        }
+        )
+        counts = {(batch_id, state): count for batch_id, state, count in self.env.cr.fetchall()}
         for batch in self:
-            by_state = {state: counts.get((batch.id, state), 0) for state, _label in LINE_STATES}
+            by_state = {state: counts.get((batch._origin.id, state), 0) for state, _label in LINE_STATES}
             total = sum(by_state.values())
             batch.order_count = total
             batch.done_count = by_state["done"]
@@ -139,7 +149,8 @@ class SaleOrderCancelReconciledBatch(models.Model):
     def _compute_progress_label(self):
         for batch in self:
             batch.progress_label = self.env._(
-                "%(finished)s of %(total)s orders: %(done)s cancelled, %(failed)s failed, %(skipped)s already cancelled",
+                "Finished %(finished)s / %(total)s: %(done)s cancelled, %(failed)s failed, "
+                "%(skipped)s already cancelled",
                 finished=batch.done_count + batch.failed_count + batch.skipped_count,
                 total=batch.order_count,
                 done=batch.done_count,
@@ -147,10 +158,12 @@ class SaleOrderCancelReconciledBatch(models.Model):
                 skipped=batch.skipped_count,
             )
 
-    @api.depends("create_date", "order_count")
+    @api.depends("order_count")
     def _compute_display_name(self):
         for batch in self:
-            batch.display_name = self.env._("Cancellation of %(count)s orders (#%(id)s)", count=batch.order_count, id=batch.id)
+            batch.display_name = self.env._(
+                "Background Cancellation #%(id)s (orders: %(count)s)", count=batch.order_count, id=batch.id
+            )
 
     # ------------------------------------------------------------------------------------------
     # Starting a batch
@@ -177,11 +190,51 @@ class SaleOrderCancelReconciledBatch(models.Model):
                 "reason_id": options.reason.id,
                 "note": options.note,
                 "notify_customer": options.notify_customer,
-                "line_ids": [fields.Command.create({"order_id": order_id}) for order_id in orders.ids],
+                "line_ids": [
+                    fields.Command.create({"order_id": group[0], "order_ids": [fields.Command.set(group)]})
+                    for group in self._group_billed_together(orders)
+                ],
             }
         )
-        batch.line_ids._schedule()
+        batch._start()
         return batch.with_env(self.env)
+
+    @api.model
+    def _group_billed_together(self, orders):
+        """The orders as lists of ids, those that share an invoice together: the engine undoes a
+        shared invoice only with all the orders it bills, so they run as one, in the selection's
+        order. An invoice shared with an order outside the selection is the engine's to refuse."""
+        group_of = {order.id: [order.id] for order in orders}
+        # A few queries for the whole selection (invoice_ids is read for all orders at once).
+        for order in orders:
+            for invoice in order.invoice_ids:
+                for other in invoice.line_ids.sale_line_ids.order_id & orders:
+                    mine, theirs = group_of[order.id], group_of[other.id]
+                    if mine is not theirs:
+                        mine.extend(theirs)
+                        for order_id in theirs:
+                            group_of[order_id] = mine
+        groups = list({id(group): group for group in group_of.values()}.values())
+        position = {order_id: index for index, order_id in enumerate(orders.ids)}
+        return sorted((sorted(group, key=position.get) for group in groups), key=lambda group: position[group[0]])
+
+    def _start(self):
+        """Have the lines run after this transaction commits: with queue_job, one job creates a
+        job per line (creating thousands of jobs is not for the user's request)."""
+        lines = self.line_ids
+        if lines._use_jobs():
+            self.with_delay(
+                channel=JOB_CHANNEL, max_retries=1, description=self.env._("Queue %s", self.display_name)
+            )._job_enqueue_lines()
+        else:
+            lines._schedule()
+
+    def _job_enqueue_lines(self):
+        """A job of queue_job: a job per queued line that has none running."""
+        self.ensure_one()
+        lines = self.line_ids.filtered(lambda line: line.state == "queued" and not line._has_live_job())
+        lines._schedule()
+        return self.env._("%s orders queued", len(lines))
 
     def _prepare_options(self):
         self.ensure_one()
@@ -206,21 +259,26 @@ class SaleOrderCancelReconciledBatch(models.Model):
         self.check_access("read")
 
     def action_retry_failed(self):
-        """Queue the failed orders again, with the batch's options, as the user who retries."""
+        """Queue the failed orders again, with the batch's options. They still run as the user
+        who started the batch (their rights, their name on the logs); the retry is in the
+        chatter, by the user who asked for it."""
+        self.ensure_one()
         self._check_member()
         failed = self.line_ids.filtered(lambda line: line.state == "failed")
         if not failed:
             raise UserError(self.env._("No order of this batch has failed."))
-        # The one who retries takes over the batch: their rights are checked as each order runs.
-        self.sudo().write({"user_id": self.env.uid, "finish_notified": False})
+        batch = self.sudo()
+        batch.finish_notified = False
         failed.sudo().write({"state": "queued", "error": False, "attempts": 0, "next_try": fields.Datetime.now()})
         failed.sudo()._schedule()
-        self.message_post(body=self.env._("%s failed orders queued again.", len(failed)))
+        batch.message_post(
+            body=self.env._("Failed orders queued again: %s.", len(failed)), author_id=self.env.user.partner_id.id
+        )
         return True
 
     def action_open_logs(self):
         self.ensure_one()
-        return self.line_ids.log_id._action_open_logs()
+        return self.line_ids.log_ids._action_open_logs()
 
     def action_open_orders(self):
         self.ensure_one()
@@ -229,7 +287,7 @@ class SaleOrderCancelReconciledBatch(models.Model):
             "name": self.env._("Orders"),
             "res_model": "sale.order",
             "view_mode": "list,form",
-            "domain": [("id", "in", self.line_ids.order_id.ids)],
+            "domain": [("id", "in", self.line_ids.order_ids.ids)],
         }
 
     def _action_open(self):
@@ -256,7 +314,9 @@ class SaleOrderCancelReconciledBatch(models.Model):
         """Once per batch: the user is told in the batch's chatter (and their inbox). The line
         that finishes the batch does it; the scheduled action catches a batch whose last two
         orders finished at the same time, each before seeing the other."""
-        for batch in self.filtered(lambda batch: batch.state in ("done", "done_with_errors") and not batch.finish_notified):
+        for batch in self.filtered(
+            lambda batch: batch.state in ("done", "done_with_errors") and not batch.finish_notified
+        ):
             batch.finish_notified = True
             user = batch.with_context(lang=batch.user_id.lang)
             body = user.env._(
@@ -265,7 +325,15 @@ class SaleOrderCancelReconciledBatch(models.Model):
                 failed=batch.failed_count,
                 skipped=batch.skipped_count,
             )
-            batch.message_post(body=body, partner_ids=batch.user_id.partner_id.ids)
+            # From OdooBot, so that the user who started it is notified (not its author), by
+            # their inbox or e-mail.
+            batch.sudo().message_post(
+                body=body,
+                author_id=self.env.ref("base.partner_root").id,
+                partner_ids=batch.user_id.partner_id.ids,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+            )
 
 
 class SaleOrderCancelReconciledBatchLine(models.Model):
@@ -280,15 +348,28 @@ class SaleOrderCancelReconciledBatchLine(models.Model):
     )
     company_id = fields.Many2one(related="batch_id.company_id", store=True)
     order_id = fields.Many2one("sale.order", required=True, readonly=True, index=True, ondelete="cascade")
+    # The order and those billed with it (an invoice they share): cancelled together.
+    order_ids = fields.Many2many(
+        "sale.order", LINE_ORDERS_TABLE, "line_id", "order_id", string="Orders Billed Together", readonly=True
+    )
     partner_id = fields.Many2one(related="order_id.partner_id", string="Customer")
     amount_total = fields.Monetary(related="order_id.amount_total")
     currency_id = fields.Many2one(related="order_id.currency_id")
     state = fields.Selection(LINE_STATES, default="queued", required=True, readonly=True, index=True)
     error = fields.Text(readonly=True)
     log_id = fields.Many2one("sale.order.cancel.reconciled.log", string="Cancellation Log", readonly=True)
-    attempts = fields.Integer(readonly=True, help="Runs that met another transaction on the same records.")
+    log_ids = fields.Many2many(
+        "sale.order.cancel.reconciled.log",
+        "sale_order_cancel_reconciled_batch_line_log_rel",
+        "line_id",
+        "log_id",
+        string="Cancellation Logs",
+        readonly=True,
+    )
+    job_uuid = fields.Char(string="Job", readonly=True, copy=False, help="The queue_job job that runs the order.")
+    attempts = fields.Integer(readonly=True, help="Tries that found the order's records being changed by someone else.")
     next_try = fields.Datetime(
-        readonly=True, index=True, default=fields.Datetime.now, help="When the order runs next."
+        readonly=True, index=True, default=fields.Datetime.now, help="When the order is tried next."
     )
 
     def init(self):
@@ -316,73 +397,112 @@ class SaleOrderCancelReconciledBatchLine(models.Model):
             return
         if self._use_jobs():
             for line in self:
-                line.with_delay(
+                job = line.with_delay(
                     channel=JOB_CHANNEL,
                     eta=eta,
                     # The line counts its own attempts: the job itself is not retried.
                     max_retries=1,
-                    description=self.env._("Cancel %s", line.order_id.name),
+                    description=self.env._("Cancel %s", ", ".join(line.order_ids.mapped("name"))),
                     identity_key=f"{self._name},{line.id},{line.attempts}",
                 )._job_process()
+                line.job_uuid = job.uuid
         else:
             self.env.ref("order_cancel_reconciled.ir_cron_process_cancel_batches")._trigger(at=eta)
 
+    def _has_live_job(self):
+        self.ensure_one()
+        if not self.job_uuid:
+            return False
+        jobs = self.env["queue.job"].sudo()
+        return bool(jobs.search_count([("uuid", "=", self.job_uuid), ("state", "in", LIVE_JOB_STATES)]))
+
     def _job_process(self):
-        """A job of queue_job: run this order's cancellation (see :meth:`_process`). A job run
-        again (its worker died after the commit) or whose line another run holds does nothing.
+        """A job of queue_job: run this line's orders (see :meth:`_process`). A job run again
+        (its worker died after the commit) or whose line another run holds does nothing.
         Returns what the job's result shows."""
         self.ensure_one()
         line = self.sudo()
+        names = ", ".join(line.order_ids.mapped("name"))
         if not line._lock():
-            return self.env._("%(order)s: taken by another run", order=line.order_id.name)
+            return self.env._("%(order)s: taken by another run", order=names)
         if line.state == "queued":
-            line._process()
-        return f"{line.order_id.name}: {dict(LINE_STATES)[line.state]}"
+            line._process_safely()
+        states = dict(line._fields["state"]._description_selection(line.env))
+        return f"{names}: {states[line.state]}"
 
     @api.model
     def _cron_process(self):
-        """The scheduled action: run the next queued order, one per call: the scheduler commits
-        between calls and calls again while some remain. With queue_job, only orders whose job
-        has not run for a while (a lost job) are taken."""
+        """The scheduled action: run the next queued line, one per call, and call again at once
+        while some remain (Odoo's scheduler calls an action ten times in a row at most, then
+        waits for its next poll unless triggered). With queue_job, only lines whose job is gone
+        or ended without running them (failed, cancelled), once they have waited a while."""
         lines = self.sudo()
         due = fields.Datetime.now()
-        if self._use_jobs():
+        with_jobs = self._use_jobs()
+        if with_jobs:
             due -= STALE_JOB_DELAY
-        line = lines._lock_next(due)
+        line = lines._lock_next(due, without_live_job=with_jobs)
         if line:
-            line._process()
+            line._process_safely()
         else:
             self.env["sale.order.cancel.reconciled.batch"].sudo().search(
                 [("finish_notified", "=", False)]
             )._notify_finished()
         remaining = lines.search_count([("state", "=", "queued"), ("next_try", "<=", due)]) if line else 0
+        if remaining and not with_jobs:
+            self.env.ref("order_cancel_reconciled.ir_cron_process_cancel_batches")._trigger()
         self.env["ir.cron"]._notify_progress(done=1 if line else 0, remaining=remaining)
         return line
 
     @api.model
-    def _lock_next(self, due):
-        # Two runs at once (a second worker, a job and the scheduled action) take different lines.
+    def _lock_next(self, due, without_live_job=False):
+        """The next due line, held for this transaction; lines another run holds or has just
+        finished are passed over. Two runs at once (a second worker, a job and the scheduled
+        action) take different lines."""
         self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM %s WHERE state = 'queued' AND next_try <= %s ORDER BY next_try, id LIMIT 1"
-                " FOR UPDATE SKIP LOCKED",
-                SQL.identifier(self._table),
-                due,
+        live_job = SQL()
+        if without_live_job:
+            live_job = SQL(
+                " AND NOT EXISTS (SELECT 1 FROM queue_job job WHERE job.uuid = line.job_uuid AND job.state IN %s)",
+                LIVE_JOB_STATES,
             )
-        )
-        row = self.env.cr.fetchone()
-        line = self.browse(row[0] if row else [])
-        line.invalidate_recordset()
-        return line.filtered(lambda line: line.state == "queued")
+        passed = []
+        for _try in range(MAX_ATTEMPTS):
+            self.env.cr.execute(
+                SQL(
+                    "SELECT line.id FROM %s line WHERE line.state = 'queued' AND line.next_try <= %s"
+                    " AND NOT line.id = ANY(%s)%s ORDER BY line.next_try, line.id LIMIT 1",
+                    SQL.identifier(self._table),
+                    due,
+                    passed,
+                    live_job,
+                )
+            )
+            row = self.env.cr.fetchone()
+            if not row:
+                break
+            line = self.browse(row[0])
+            if line._lock():
+                return line.filtered(lambda line: line.state == "queued")
+            passed.append(line.id)
+        return self.browse()
 
     def _lock(self):
-        """Hold this line for this transaction; False when another run holds it."""
+        """Hold this line for this transaction; False when another run holds it, or has
+        changed it since this transaction began (PostgreSQL then refuses the lock)."""
+        self.ensure_one()
         self.env.flush_all()
-        self.env.cr.execute(
-            SQL("SELECT id FROM %s WHERE id = %s FOR UPDATE SKIP LOCKED", SQL.identifier(self._table), self.id)
-        )
-        held = bool(self.env.cr.fetchone())
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL("SELECT id FROM %s WHERE id = %s FOR UPDATE SKIP LOCKED", SQL.identifier(self._table), self.id),
+                    log_exceptions=False,
+                )
+                held = bool(self.env.cr.fetchone())
+        except OperationalError as error:
+            if error.pgcode not in CONFLICT_CODES:
+                raise
+            held = False
         # Read again what the lock now guarantees.
         self.invalidate_recordset()
         return held
@@ -391,24 +511,38 @@ class SaleOrderCancelReconciledBatchLine(models.Model):
     # One order: the same code for jobs and the scheduled action
     # ------------------------------------------------------------------------------------------
 
-    def _process(self):
-        """Cancel this line's order in this transaction, all or nothing, as the batch's user.
+    def _process_safely(self):
+        """:meth:`_process`, and a fault after the run (writing the line, telling the user)
+        fails this line alone instead of leaving it first in the queue for ever."""
+        try:
+            with self.env.cr.savepoint():
+                self._process()
+        except Exception as error:
+            _logger.exception("Background cancellation of %s failed", self.order_id.name)
+            self.write({"state": "failed", "error": f"{type(error).__name__}: {error}"})
 
-        The line ends done (with the log), failed (with the reason), skipped (the order was
+    def _process(self):
+        """Cancel this line's orders in this transaction, all or nothing, as the batch's user.
+
+        The line ends done (with the logs), failed (with the reason), skipped (the orders were
         cancelled meanwhile) or stays queued for a later try when another transaction holds the
-        order's records. Called on a line held by :meth:`_lock` or :meth:`_lock_next`.
+        orders' records. Called on a line held by :meth:`_lock` or :meth:`_lock_next`.
         """
         self.ensure_one()
         batch = self.batch_id
-        order = self.order_id
-        if order.state == "cancel":
+        orders = self.order_ids.filtered(lambda order: order.state != "cancel")
+        if not orders:
             self._mark_skipped()
+        elif not batch.user_id.active:
+            self.write(
+                {"state": "failed", "error": self.env._("%s, who started the batch, is archived.", batch.user_id.name)}
+            )
         else:
             # The engine checks the batch's user now: a right lost since the start refuses.
             engine = self.env["order.cancel.reconciled.engine"].with_user(batch.user_id).with_company(batch.company_id)
             try:
                 with _conflicts_retried(), self.env.cr.savepoint():
-                    logs = engine._run(order.with_env(engine.env), batch._prepare_options())
+                    logs = engine._run(orders.with_env(engine.env), batch._prepare_options())
             except OrdersBusyError:
                 self._retry_later(self.env._("The order or its invoices were being changed by another user."))
             except OperationalError as error:
@@ -419,21 +553,25 @@ class SaleOrderCancelReconciledBatchLine(models.Model):
                 self.write({"state": "failed", "error": error.args[0]})
             except Exception as error:
                 # A fault, not a refusal: this order fails alone, the others go on.
-                _logger.exception("Background cancellation of order %s failed", order.id)
+                _logger.exception("Background cancellation of %s failed", orders.mapped("name"))
                 self.write({"state": "failed", "error": f"{type(error).__name__}: {error}"})
             else:
-                self.write({"state": "done", "log_id": logs[:1].id, "error": False})
+                logs = logs.sudo()
+                self.write(
+                    {"state": "done", "log_id": logs[:1].id, "log_ids": [fields.Command.set(logs.ids)], "error": False}
+                )
         batch._notify_progress()
         batch._notify_finished()
 
     def _mark_skipped(self):
-        log = self.env["sale.order.cancel.reconciled.log"].search([("order_id", "=", self.order_id.id)], limit=1)
-        who = log.user_id.name if log else self.order_id.write_uid.name
+        logs = self.env["sale.order.cancel.reconciled.log"].search([("order_id", "in", self.order_ids.ids)])
+        who = ", ".join(dict.fromkeys((logs.user_id or self.order_id.write_uid).mapped("name")))
         self.write(
             {
                 "state": "skipped",
-                "log_id": log.id,
-                "error": self.env._("The order was cancelled meanwhile by %s.", who),
+                "log_id": logs[:1].id,
+                "log_ids": [fields.Command.set(logs.ids)],
+                "error": self.env._("Cancelled meanwhile by %s.", who),
             }
         )
 
@@ -442,11 +580,16 @@ class SaleOrderCancelReconciledBatchLine(models.Model):
         time (with jitter, so that runs that met once do not meet again), then give up."""
         attempts = self.attempts + 1
         if attempts >= MAX_ATTEMPTS:
+            _logger.info(
+                "Background cancellation of %s: %s Given up after %s tries.", self.order_id.name, why, attempts
+            )
             self.write(
                 {
                     "state": "failed",
                     "attempts": attempts,
-                    "error": self.env._("%(why)s Tried %(count)s times; retry later.", why=why, count=attempts),
+                    "error": self.env._(
+                        "%(why)s Tried %(count)s times: use Retry Failed later.", why=why, count=attempts
+                    ),
                 }
             )
             return

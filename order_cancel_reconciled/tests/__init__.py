@@ -14,3 +14,4 @@ from . import test_cancel_requests
 from . import test_cancel_requests_portal
 from . import test_refunds_online
 from . import test_batch
+from . import test_batch_progress_js

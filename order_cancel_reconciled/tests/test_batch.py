@@ -14,7 +14,9 @@ from .common import CancelReconciledCommon
 
 BATCH = "sale.order.cancel.reconciled.batch"
 LINE = "sale.order.cancel.reconciled.batch.line"
-ENGINE = "odoo.addons.order_cancel_reconciled.models.order_cancel_reconciled_engine_order.OrderCancelReconciledEngineOrder"
+ENGINE = (
+    "odoo.addons.order_cancel_reconciled.models.order_cancel_reconciled_engine_order.OrderCancelReconciledEngineOrder"
+)
 
 
 def raise_serialization_failure(env):
@@ -93,9 +95,69 @@ class TestBatch(BatchCommon):
         self.assertEqual(lines[first].log_id.user_id, self.env.user, "the log is the batch user's")
         self.assertEqual((batch.state, batch.done_count, batch.failed_count), ("done_with_errors", 2, 1))
         self.assertEqual(batch.progress, 100.0)
-        self.assertIn("2 cancelled, 1 failed", batch.message_ids[0].body, "the user is told when it is finished")
+        finished = batch.message_ids[0]
+        self.assertIn("2 cancelled, 1 failed", finished.body, "the user is told when it is finished")
+        self.assertEqual(finished.author_id, self.env.ref("base.partner_root"), "by OdooBot, so that they are notified")
+        self.assertIn(self.env.user.partner_id, finished.partner_ids, "addressed to the user who started it")
         self.assertTrue(batch.finish_notified)
         self.assert_books(first.partner_id, "keep")
+
+    def test_orders_billed_together_run_together(self):
+        first, second = self.create_order(), self.create_order()
+        for order in first | second:
+            self.deliver(order)
+        shared = (first | second)._create_invoices()  # one invoice for both, as Odoo makes it
+        shared.action_post()
+        self.pay(shared)
+        alone = self.paid_order()
+        batch = self.start(first | alone | second)
+        self.assertEqual(len(batch.line_ids), 2, "one line for the two orders of one invoice")
+        self.assertEqual(batch.line_ids[0].order_ids, first | second)
+        self.assertEqual(batch.order_count, 3)
+        self.run_queue()
+        self.assertEqual(set((first | second | alone).mapped("state")), {"cancel"})
+        self.assertEqual(batch.line_ids[0].log_ids.order_id, first | second, "both orders' logs")
+        self.assertEqual((batch.state, batch.done_count), ("done", 3))
+
+    def test_scheduled_action_calls_itself_again_while_orders_remain(self):
+        """Odoo's scheduler calls an action ten times in a row at most, then waits for its next
+        poll (a minute) unless triggered: each call asks for the next at once."""
+        batch = self.start(self.paid_order() | self.paid_order() | self.paid_order())
+        cron = self.env.ref("order_cancel_reconciled.ir_cron_process_cancel_batches")
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        triggers.unlink()
+        self.env[LINE]._cron_process()
+        self.assertTrue(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]), "called again at once")
+        self.run_queue()
+        self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]).unlink()
+        self.env[LINE]._cron_process()
+        self.assertFalse(self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]), "not when none is left")
+        self.assertEqual(batch.state, "done")
+
+    def test_a_fault_after_the_run_fails_its_order_alone(self):
+        """A fault once the order is cancelled (telling the user) undoes that order and fails
+        its line: the line does not stay first in the queue for every later run."""
+        orders = self.paid_order() | self.paid_order() | self.paid_order()
+        batch = self.start(orders)
+        first = batch.line_ids[0]
+        model = type(self.env[BATCH])
+        original = model._notify_progress
+
+        def fail_once(batch_self):
+            if first.state == "done":
+                raise RuntimeError("bus down")
+            return original(batch_self)
+
+        with (
+            patch.object(model, "_notify_progress", fail_once),
+            mute_logger("odoo.addons.order_cancel_reconciled.models.sale_order_cancel_reconciled_batch"),
+        ):
+            self.env[LINE]._cron_process()
+        self.assertEqual((first.state, first.order_id.state), ("failed", "sale"))
+        self.assertIn("RuntimeError: bus down", first.error)
+        self.assertFalse(self.env["sale.order.cancel.reconciled.log"].search([("order_id", "=", first.order_id.id)]))
+        self.run_queue()
+        self.assertEqual(batch.done_count, 2, "the others went on")
 
     def test_retry_failed_runs_the_failed_orders_again(self):
         good, bad, other = self.paid_order(), self.create_order(), self.paid_order()
@@ -107,12 +169,20 @@ class TestBatch(BatchCommon):
 
         draft.action_post()
         self.pay(draft)
-        self.assertTrue(batch.action_retry_failed())
+        # Another member (a sales manager, who sees every batch) retries: the orders still run as
+        # the user who started the batch.
+        manager = self.new_user(
+            "batch_manager", "sales_team.group_sale_manager,order_cancel_reconciled.group_cancel_reconciled"
+        )
+        self.assertTrue(batch.with_user(manager).action_retry_failed())
+        self.assertEqual(batch.user_id, self.env.user)
+        self.assertEqual(batch.message_ids[0].author_id, manager.partner_id)
         line = batch.line_ids.filtered(lambda line: line.order_id == bad)
         self.assertEqual((line.state, line.error, batch.state), ("queued", False, "running"))
         self.assertFalse(batch.finish_notified, "the batch tells again when it is finished again")
         self.run_queue()
         self.assertEqual((line.state, bad.state, batch.state), ("done", "cancel", "done"))
+        self.assertEqual(line.log_id.user_id, self.env.user)
         self.assertGreater(len(batch.message_ids), messages + 1)
         with self.assertRaisesRegex(UserError, "No order of this batch has failed"):
             batch.action_retry_failed()
@@ -124,7 +194,7 @@ class TestBatch(BatchCommon):
         self.run_queue()
         line = batch.line_ids.filtered(lambda line: line.order_id == orders[1])
         self.assertEqual(line.state, "skipped")
-        self.assertIn(f"cancelled meanwhile by {self.env.user.name}", line.error)
+        self.assertIn(f"Cancelled meanwhile by {self.env.user.name}", line.error)
         self.assertEqual(line.log_id.order_id, orders[1], "the log of who did cancel it")
         self.assertEqual((batch.state, batch.skipped_count), ("done", 1))
 
@@ -134,9 +204,7 @@ class TestBatch(BatchCommon):
         bus.search([]).unlink()
         self.env[LINE]._cron_process()
         self.env.cr.precommit.run()  # the bus writes its messages when the transaction commits
-        sent = [
-            (json.loads(row.channel), json.loads(row.message)) for row in bus.search([]) if BUS_TYPE in row.message
-        ]
+        sent = [(json.loads(row.channel), json.loads(row.message)) for row in bus.search([]) if BUS_TYPE in row.message]
         self.assertEqual(len(sent), 1)
         (channel, message) = sent[0]
         self.assertEqual(channel[1:], ["res.partner", self.env.user.partner_id.id], "to the user who started it")
@@ -192,6 +260,18 @@ class TestBatch(BatchCommon):
         self.assertIn("Only members of the group", batch.line_ids[0].error)
         self.assertEqual(set(orders.mapped("state")), {"sale"})
 
+    def test_orders_of_an_archived_user_fail(self):
+        member = self.new_user(
+            "batch_archived", "sales_team.group_sale_salesman_all_leads,order_cancel_reconciled.group_cancel_reconciled"
+        )
+        orders = self.paid_order() | self.paid_order() | self.paid_order()
+        batch = orders.with_user(member).cancel_reconciled_in_background().with_user(self.env.user)
+        member.active = False
+        self.run_queue()
+        self.assertEqual(set(batch.line_ids.mapped("state")), {"failed"})
+        self.assertIn("is archived", batch.line_ids[0].error)
+        self.assertEqual(set(orders.mapped("state")), {"sale"})
+
     def test_who_may_start_see_and_retry_batches(self):
         orders = self.paid_order() | self.paid_order() | self.paid_order()
         salesman = self.new_user("batch_salesman", "sales_team.group_sale_salesman_all_leads")
@@ -224,7 +304,7 @@ class TestBatch(BatchCommon):
         self.assertEqual(two.action_cancel_reconciled_with_defaults()["res_model"], "sale.order.cancel.reconciled.log")
 
     def test_threshold_must_be_positive(self):
-        with self.assertRaisesRegex(ValidationError, "1 or more"):
+        with self.assertRaisesRegex(ValidationError, "1 order or more"):
             self.env.company.cancel_reconciled_background_from = 0
 
     def test_starting_a_batch_reads_no_order_one_by_one(self):

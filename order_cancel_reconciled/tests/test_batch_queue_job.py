@@ -13,7 +13,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..models.sale_order_cancel_reconciled_batch import JOB_CHANNEL, MAX_ATTEMPTS, STALE_JOB_DELAY
-from .test_batch import ENGINE, LINE, BatchCommon, raise_serialization_failure
+from .test_batch import BATCH, ENGINE, LINE, BatchCommon, raise_serialization_failure
 
 try:
     from odoo.addons.queue_job.controllers.main import RunJobController
@@ -37,6 +37,21 @@ class TestBatchJobs(BatchCommon):
                 "queue_job is not installed in this database: install it (odoo-bin -i queue_job) to run these tests."
             )
 
+    def start(self, orders, **options):
+        """The dialog's Confirm, then the one job it leaves, which queues a job per line."""
+        batch = super().start(orders, **options)
+        queuing = (
+            self.env["queue.job"]
+            .sudo()
+            .search([("model_name", "=", BATCH), ("method_name", "=", "_job_enqueue_lines")])
+            .filtered(lambda job: job.records == batch)
+        )
+        self.assertEqual(len(queuing), 1, "the request creates one job, not one per order")
+        self.assertEqual(queuing.channel, JOB_CHANNEL)
+        self.assertFalse(self.jobs_of(batch))
+        self.run_jobs(queuing)
+        return batch
+
     def jobs_of(self, batch):
         return (
             self.env["queue.job"]
@@ -58,6 +73,7 @@ class TestBatchJobs(BatchCommon):
         jobs = self.jobs_of(batch)
         self.assertEqual(len(jobs), 3, "one job per order")
         self.assertEqual(set(jobs.mapped("channel")), {JOB_CHANNEL})
+        self.assertEqual(set(batch.line_ids.mapped("job_uuid")), set(jobs.mapped("uuid")))
         self.assertEqual(jobs.mapped("user_id"), self.env.user)
         self.assertFalse(
             self.env["ir.cron.trigger"].search(
@@ -119,13 +135,15 @@ class TestBatchJobs(BatchCommon):
     def test_scheduled_action_takes_over_a_lost_job_only(self):
         batch = self.start(self.paid_order() | self.paid_order() | self.paid_order())
         self.assertFalse(self.env[LINE]._cron_process(), "fresh jobs are left to the job runner")
-        lost = batch.line_ids[0]
-        lost.sudo().next_try = fields.Datetime.now() - STALE_JOB_DELAY
+        waiting, lost = batch.line_ids[0], batch.line_ids[1]
+        (waiting | lost).sudo().next_try = fields.Datetime.now() - STALE_JOB_DELAY
+        self.assertFalse(self.env[LINE]._cron_process(), "a job that waits for its turn is not lost")
+        # A job that ended without running its order (cancelled by an administrator, failed).
+        job = self.jobs_of(batch).filtered(lambda job: job.records == lost)
+        job.sudo().state = "cancelled"
         self.assertEqual(self.env[LINE]._cron_process(), lost)
         self.assertEqual(lost.state, "done")
-        job = self.jobs_of(batch).filtered(lambda job: job.records == lost)
-        self.run_jobs(job)
-        self.assertEqual(job.state, "done", "the job finds its order done and does nothing")
+        self.assertEqual(waiting.state, "queued")
         self.assertEqual(lost.order_id.state, "cancel")
         self.assertEqual(
             self.env["sale.order.cancel.reconciled.log"].search_count([("order_id", "=", lost.order_id.id)]), 1

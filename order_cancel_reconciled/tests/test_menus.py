@@ -8,6 +8,7 @@ DOCUMENTED_PATHS = {
     "Sales > Orders > Cancelled Reconciled Orders": (
         "order_cancel_reconciled.sale_order_cancel_reconciled_log_menu_sales"
     ),
+    "Sales > Orders > Background Cancellations": "order_cancel_reconciled.sale_order_cancel_reconciled_batch_menu",
     "Sales > Configuration > Settings": "sale.menu_sale_general_settings",
     "Sales > Configuration > Cancellation Reasons": "order_cancel_reconciled.sale_order_cancel_reconciled_reason_menu",
     "Invoicing > Review > Cancelled Reconciled Orders": (
@@ -52,7 +53,11 @@ class TestMenus(CancelReconciledCommon):
     def test_each_role_reaches_its_screens_by_the_documented_paths(self):
         expected = {
             "salesperson": ["Sales > Orders > Orders"],
-            "member": ["Sales > Orders > Orders", "Sales > Orders > Cancelled Reconciled Orders"],
+            "member": [
+                "Sales > Orders > Orders",
+                "Sales > Orders > Cancelled Reconciled Orders",
+                "Sales > Orders > Background Cancellations",
+            ],
             # Odoo shows Settings to administrators only.
             "sales manager": ["Sales > Orders > Orders", "Sales > Configuration > Cancellation Reasons"],
             "billing user": ["Invoicing > Review > Cancelled Reconciled Orders"],
