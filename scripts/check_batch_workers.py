@@ -132,7 +132,9 @@ def check_books(registry, batch_id, order_ids):
         orders = env["sale.order"].browse(order_ids)
         lines = env[BATCH].browse(batch_id).line_ids
         logs = env["sale.order.cancel.reconciled.log"].search([("order_id", "in", order_ids)])
-        twice = [order.name for order in orders if len(logs.filtered(lambda log, order=order: log.order_id == order)) > 1]
+        twice = [
+            order.name for order in orders if len(logs.filtered(lambda log, order=order: log.order_id == order)) > 1
+        ]
         check("no order was cancelled twice (one log each at most)", not twice, ", ".join(twice))
         half = []
         for line in lines:
@@ -144,10 +146,15 @@ def check_books(registry, batch_id, order_ids):
             else:
                 whole = order.state == "sale" and not returns and not refunds
             if not whole:
-                half.append(f"{order.name} ({line.state}: order {order.state}, {len(returns)} returns, {len(refunds)} refunds)")
+                half.append(
+                    f"{order.name} ({line.state}: order {order.state}, {len(returns)} returns, {len(refunds)} refunds)"
+                )
         check("each order is wholly cancelled (order, credit note, return) or untouched", not half, "; ".join(half[:5]))
         done_logs = lines.filtered(lambda line: line.state == "done").log_id
-        check("each done order's log is linked from the batch", len(done_logs) == len(lines.filtered(lambda line: line.state == "done")))
+        check(
+            "each done order's log is linked from the batch",
+            len(done_logs) == len(lines.filtered(lambda line: line.state == "done")),
+        )
 
 
 def main(conf, dbname, count=40):
@@ -158,7 +165,9 @@ def main(conf, dbname, count=40):
         env = api.Environment(cr, odoo.SUPERUSER_ID, {})
         installed = env["ir.module.module"].search([("name", "=", ADDON), ("state", "=", "installed")])
         without_jobs = "queue.job" not in env
-    check(f"{ADDON} is installed in {dbname}, without queue_job (the scheduled action's path)", installed and without_jobs)
+    check(
+        f"{ADDON} is installed in {dbname}, without queue_job (the scheduled action's path)", installed and without_jobs
+    )
     if installed and without_jobs:
         batch_id, order_ids = set_up(registry, count)
         start = time.monotonic()
