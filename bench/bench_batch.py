@@ -1,24 +1,29 @@
-"""Benchmark background batches: how fast the dialog returns, and how many orders per minute
-one, two or more worker processes cancel.
+"""Benchmark background batches: how fast the dialog returns on 1,000 paid orders, and how
+many orders per minute one, two and eight worker processes cancel.
 
-Usage: .venv/bin/python bench/bench_batch.py [--orders 1000] [--per-run 150] [--workers 1,2,8]
+Usage: .venv/bin/python bench/bench_batch.py [--orders 1000] [--phases 200:1,500:2,1000:8]
        [--keep] [--conf PATH]
 
 It (re)creates two databases and COMMITS there: ``ocr_bench_batch`` with the addon (the scheduled
-action's path) and ``ocr_bench_jobs`` with the addon and OCA's queue_job (the job path). It
-prints tables; it is not a test and asserts nothing. See bench/README.md for how to read them.
+action's path) and ``ocr_bench_jobs`` with the addon and OCA's queue_job (the job path); with
+--keep it reuses them and the orders it built before. It prints tables; it is not a test and
+asserts nothing. See bench/README.md for how to read them.
 
-- The dialog: ``--orders`` paid, delivered one-line orders selected, Confirm (the wizard's
-  ``action_confirm``, its commit included) until the batch is returned, in both databases; the
-  batch is then rolled back, so that the orders serve the next part.
-- Throughput: for each count of ``--workers``, a batch of ``--per-run`` of those orders (all of
-  one product, returns validated: the worst case of conflicts on one stock row) run by that many
-  scripts/batch_worker.py processes; orders per minute, latency per order, conflicts retried,
-  failed orders, and the most row-holding transactions seen at once in pg_locks / pg_stat_activity.
+- The dialog: ``--orders`` one-line orders selected, Confirm (the wizard's ``action_confirm``,
+  commit-time work included) until the batch is returned. In ``ocr_bench_jobs`` it is rolled back;
+  in ``ocr_bench_batch`` it is committed: that batch is the one the workers run.
+- The orders are paid and delivered, all of one product, returns validated (the worst case of
+  conflicts on one stock row), and one of them has only a draft invoice: it must fail alone.
+- Throughput: the batch is run in phases by scripts/batch_worker.py processes, each phase until
+  a count of orders is finished (``--phases``: finished:workers), the workers then stopped with
+  SIGTERM wherever they are; orders per minute, the time an order waits from the phase's first
+  commit to its own, conflicts retried, failed orders, and the most transactions of the workers
+  open at once and locks one holds, sampled from pg_stat_activity and pg_locks.
 """
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -40,8 +45,9 @@ def parse_args():
     parser.add_argument("--conf", default=str(ROOT / ".local" / "odoo.conf"), help="Odoo configuration file")
     parser.add_argument("--odoo-bin", default="/opt/odoo-18.0/odoo-bin")
     parser.add_argument("--orders", type=int, default=1000, help="orders selected in the dialog")
-    parser.add_argument("--per-run", type=int, default=150, help="orders of each throughput run")
-    parser.add_argument("--workers", default="1,2,8", help="worker processes of each throughput run")
+    parser.add_argument(
+        "--phases", default="200:1,500:2,1000:8", help="finished orders:worker processes, phase after phase"
+    )
     parser.add_argument("--keep", action="store_true", help="reuse the databases if they exist")
     return parser.parse_args()
 
@@ -67,58 +73,70 @@ def registry_of(conf, dbname):
     return odoo.modules.registry.Registry(dbname)
 
 
-def env_of(cr):
+def env_of(cr, user="base.user_admin"):
+    """Administrator's environment: the batch runs in their name, as for a user of the sales list."""
     import odoo
     from odoo import api
 
-    return api.Environment(cr, odoo.SUPERUSER_ID, {"tracking_disable": True})
+    env = api.Environment(cr, odoo.SUPERUSER_ID, {})
+    return env(user=env.ref(user).id)
 
 
 def build_orders(registry, count, paid=True):
-    """Paid, delivered one-line orders of one product (or only confirmed ones), committed; their ids."""
+    """One-line orders of one product, committed (paid and delivered, or only confirmed), the
+    one in the middle with a draft invoice only; their ids. Orders built by an earlier run are
+    reused."""
     from odoo import Command
 
+    ref = "bench batch" if paid else "bench batch (confirmed)"
     with registry.cursor() as cr:
-        env = env_of(cr)
+        env = env_of(cr)(su=True)
+        ids = env["sale.order"].search([("client_order_ref", "=", ref), ("state", "=", "sale")], order="id").ids
         company = env.ref("base.main_company")
-        customer = env["res.partner"].create({"name": "Bench Customer"})
-        product = env["product.product"].create(
-            {"name": "Bench product", "type": "consu", "is_storable": True, "list_price": 10.0}
+        customer = env["res.partner"].search([("name", "=", "Bench Customer")], limit=1) or env["res.partner"].create(
+            {"name": "Bench Customer"}
         )
+        product = env["product.product"].search([("name", "=", "Bench product")], limit=1) or env[
+            "product.product"
+        ].create({"name": "Bench product", "type": "consu", "is_storable": True, "list_price": 10.0})
         warehouse = env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
         env["stock.quant"]._update_available_quantity(product, warehouse.lot_stock_id, float(count))
         journal = env["account.journal"].search([("company_id", "=", company.id), ("type", "=", "bank")], limit=1)
-        ids = []
-        for start in range(0, count, 100):
+        bad = count // 2
+        while len(ids) < count:
             orders = env["sale.order"].create(
                 [
-                    {"partner_id": customer.id, "order_line": [Command.create({"product_id": product.id})]}
-                    for _index in range(min(100, count - start))
+                    {
+                        "partner_id": customer.id,
+                        "client_order_ref": ref,
+                        "order_line": [Command.create({"product_id": product.id})],
+                    }
+                    for _index in range(min(100, count - len(ids)))
                 ]
             )
             orders.action_confirm()
+            if paid:
+                for picking in orders.picking_ids:
+                    picking.move_ids.quantity = 1
+                    picking.move_ids.picked = True
+                orders.picking_ids.button_validate()
+                for index, order in enumerate(orders, start=len(ids)):
+                    invoice = order._create_invoices()
+                    if index == bad:
+                        continue  # a draft invoice only: the engine refuses this order
+                    invoice.action_post()
+                    env["account.payment.register"].with_context(
+                        active_model="account.move", active_ids=invoice.ids
+                    ).create({"journal_id": journal.id})._create_payments()
             ids += orders.ids
-            if not paid:
-                cr.commit()
-                print(f"  {len(ids)} orders confirmed", flush=True)
-                continue
-            for picking in orders.picking_ids:
-                picking.move_ids.quantity = 1
-                picking.move_ids.picked = True
-            orders.picking_ids.button_validate()
-            for order in orders:
-                invoice = order._create_invoices()
-                invoice.action_post()
-                env["account.payment.register"].with_context(
-                    active_model="account.move", active_ids=invoice.ids
-                ).create({"journal_id": journal.id})._create_payments()
             cr.commit()
             print(f"  {len(ids)} orders built", flush=True)
-        return ids
+        return ids[:count]
 
 
-def time_dialog(registry, order_ids):
-    """Seconds from Confirm to the batch returned, commit-time work included; rolled back."""
+def time_dialog(registry, order_ids, commit=False):
+    """Seconds from Confirm to the batch returned, commit-time work included; the batch id when
+    committed."""
     with registry.cursor() as cr:
         env = env_of(cr)
         env.company.cancel_reconciled_background_from = 10
@@ -132,22 +150,14 @@ def time_dialog(registry, order_ids):
         env.flush_all()
         cr.precommit.run()  # what the commit would do: the bus and queue_job's notifications
         seconds = time.monotonic() - start
-        lines = env[BATCH].browse(action["res_id"]).line_ids
-        jobs = env["queue.job"].search_count([]) if "queue.job" in env else 0
-        cr.rollback()
-    return seconds, len(lines), jobs
-
-
-def new_batch(registry, order_ids):
-    with registry.cursor() as cr:
-        env = env_of(cr)
-        batch = (
-            env["sale.order"]
-            .browse(order_ids)
-            .cancel_reconciled_in_background(payment_action="keep", stock_action="return_validate")
-        )
-        cr.commit()
-        return batch.id
+        batch = env[BATCH].browse(action["res_id"])
+        jobs = env["queue.job"].search_count([("state", "=", "pending")]) if "queue.job" in env else 0
+        result = (seconds, batch.order_count, jobs, batch.id)
+        if commit:
+            cr.commit()
+        else:
+            cr.rollback()
+    return result
 
 
 class LockSampler(threading.Thread):
@@ -176,70 +186,97 @@ class LockSampler(threading.Thread):
                 time.sleep(0.1)
 
 
-def run_workers(args, registry, batch_id, count):
+def finished_lines(registry, batch_id):
+    with registry.cursor() as cr:
+        lines = env_of(cr)["sale.order.cancel.reconciled.batch.line"].search(
+            [("batch_id", "=", batch_id), ("state", "!=", "queued")]
+        )
+        return [(line.write_date, line.state, line.attempts) for line in lines]
+
+
+def run_phase(args, registry, batch_id, workers, until):
+    """Run `workers` processes until `until` orders of the batch are finished; stop them."""
+    before = {write_date for write_date, _state, _attempts in finished_lines(registry, batch_id)}
     sampler = LockSampler(registry, DB)
     sampler.start()
-    workers = [subprocess.Popen([sys.executable, str(WORKER), args.conf, DB, "300"]) for _index in range(count)]
-    for worker in workers:
-        worker.wait()
+    processes = [
+        subprocess.Popen([sys.executable, str(WORKER), args.conf, DB, "300"], start_new_session=True)
+        for _index in range(workers)
+    ]
+    while len(finished_lines(registry, batch_id)) < until and any(p.poll() is None for p in processes):
+        time.sleep(1)
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait()
     sampler.stop.set()
     sampler.join()
-    with registry.cursor() as cr:
-        lines = env_of(cr)[BATCH].browse(batch_id).line_ids
-        commits = sorted(line.write_date for line in lines if line.state != "queued")
-        # From the first order's commit to the last: the workers' start (loading Odoo) left out.
-        seconds = max((commits[-1] - commits[0]).total_seconds(), 1.0) if commits else 1.0
-        # How long an order took, from the first commit to its own: 50 % and 95 % of the orders.
-        finished = [(commit - commits[0]).total_seconds() for commit in commits]
-        stats = {
-            "done": sum(line.state == "done" for line in lines),
-            "failed": sum(line.state == "failed" for line in lines),
-            "queued": sum(line.state == "queued" for line in lines),
-            "conflicts": sum(lines.mapped("attempts")),
-            "p50": statistics.median(finished) if finished else 0.0,
-            "p95": statistics.quantiles(finished, n=20)[-1] if len(finished) > 1 else 0.0,
-        }
-    return seconds, stats, sampler
+    lines = finished_lines(registry, batch_id)
+    new = sorted(line for line in lines if line[0] not in before or not before)
+    commits = [write_date for write_date, _state, _attempts in new]
+    # From the phase's first commit to its last: the workers' start (loading Odoo) left out.
+    seconds = max((commits[-1] - commits[0]).total_seconds(), 1.0) if len(commits) > 1 else 1.0
+    waits = [(commit - commits[0]).total_seconds() for commit in commits]
+    return {
+        "finished": len(new),
+        "seconds": seconds,
+        "rate": 60.0 * max(len(new) - 1, 0) / seconds,
+        "p50": statistics.median(waits) if waits else 0.0,
+        "p95": statistics.quantiles(waits, n=20)[-1] if len(waits) > 1 else 0.0,
+        "conflicts": sum(attempts for _date, _state, attempts in new),
+        "failed": sum(state == "failed" for _date, state, _attempts in new),
+        "open": sampler.open_transactions,
+        "locks": sampler.locks_per_transaction,
+    }
 
 
 def main():
     args = parse_args()
     os.chdir(ROOT)
-    workers = [int(count) for count in args.workers.split(",")]
-    needed = args.orders
+    phases = [tuple(int(part) for part in phase.split(":")) for phase in args.phases.split(",")]
 
-    print("== The dialog: Confirm on a big selection, until the batch is returned", flush=True)
+    print(f"== The dialog: Confirm on {args.orders} selected orders, until the batch is returned", flush=True)
     create_database(args, JOBS_DB, f"{ADDON},queue_job")
     jobs_registry = registry_of(args.conf, JOBS_DB)
     # Confirming is all the dialog needs of a big selection: each order is checked when it runs.
     jobs_ids = build_orders(jobs_registry, args.orders, paid=False)
     create_database(args, DB, ADDON)
     registry = registry_of(args.conf, DB)
-    ids = build_orders(registry, max(needed, args.per_run * len(workers)))
-    print(f"{'path':<28} {'orders':>7} {'seconds':>8} {'jobs':>6}")
-    seconds, lines, _jobs = time_dialog(registry, ids[: args.orders])
-    print(f"{'scheduled action':<28} {lines:>7} {seconds:>8.2f} {'-':>6}")
-    seconds, lines, jobs = time_dialog(jobs_registry, jobs_ids[: args.orders])
-    print(f"{'queue_job (a job per order)':<28} {lines:>7} {seconds:>8.2f} {jobs:>6}", flush=True)
+    ids = build_orders(registry, args.orders)
+    seconds, count, jobs, _batch = time_dialog(jobs_registry, jobs_ids)
+    rows = [("queue_job", count, seconds, jobs)]
+    seconds, count, _jobs, batch_id = time_dialog(registry, ids, commit=True)
+    rows.insert(0, ("scheduled action", count, seconds, 0))
+    print(f"{'path':<18} {'orders':>7} {'seconds':>8} {'jobs created':>13}")
+    for path, count, seconds, jobs in rows:
+        print(f"{path:<18} {count:>7} {seconds:>8.2f} {jobs:>13}")
 
-    print(f"\n== Throughput: batches of {args.per_run} one-line orders of one product, returns validated", flush=True)
+    print("\n== Throughput: the batch above, paid one-line orders of one product, returns validated", flush=True)
     print(
         f"{'workers':>7} {'orders':>7} {'seconds':>8} {'orders/min':>11} {'50% by s':>9} {'95% by s':>9} "
         f"{'conflicts':>10} {'failed':>7} {'open txn max':>13} {'locks/txn max':>14}"
     )
     rates = {}
-    for index, count in enumerate(workers):
-        batch_id = new_batch(registry, ids[index * args.per_run : (index + 1) * args.per_run])
-        seconds, stats, sampler = run_workers(args, registry, batch_id, count)
-        rates[count] = 60.0 * max(stats["done"] - 1, 0) / seconds
+    for until, workers in phases:
+        phase = run_phase(args, registry, batch_id, workers, until)
+        rates[workers] = phase["rate"]
         print(
-            f"{count:>7} {args.per_run:>7} {seconds:>8.1f} {rates[count]:>11.1f} {stats['p50']:>9.1f} "
-            f"{stats['p95']:>9.1f} {stats['conflicts']:>10} {stats['failed'] + stats['queued']:>7} "
-            f"{sampler.open_transactions:>13} {sampler.locks_per_transaction:>14}",
+            f"{workers:>7} {phase['finished']:>7} {phase['seconds']:>8.1f} {phase['rate']:>11.1f} "
+            f"{phase['p50']:>9.1f} {phase['p95']:>9.1f} {phase['conflicts']:>10} {phase['failed']:>7} "
+            f"{phase['open']:>13} {phase['locks']:>14}",
             flush=True,
         )
     if 1 in rates and 2 in rates:
         print(f"\n2 workers / 1 worker: {rates[2] / rates[1]:.2f}x")
+    with registry.cursor() as cr:
+        batch = env_of(cr)[BATCH].browse(batch_id)
+        failed = batch.line_ids.filtered(lambda line: line.state == "failed")
+        print(
+            f"\nThe batch: {batch.done_count} done, {batch.failed_count} failed, "
+            f"{batch.order_count - batch.done_count - batch.failed_count - batch.skipped_count} queued"
+        )
+        for line in failed:
+            print(f"  failed: {line.order_id.name}: {line.error}")
 
 
 if __name__ == "__main__":

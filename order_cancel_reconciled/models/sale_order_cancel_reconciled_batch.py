@@ -90,7 +90,7 @@ class SaleOrderCancelReconciledBatch(models.Model):
     """
 
     _name = "sale.order.cancel.reconciled.batch"
-    _description = "Orders cancelled in the background"
+    _description = "Background Cancellation"
     _inherit = ["mail.thread"]
     _order = "id desc"
     _check_company_auto = True
@@ -297,7 +297,8 @@ class SaleOrderCancelReconciledBatch(models.Model):
             "res_model": self._name,
             "res_id": self.id,
             "view_mode": "form",
-            "target": "current",
+            # Its own page (not under the order it was started from), so that a reload shows it.
+            "target": "main",
             "name": self.display_name,
         }
 
@@ -312,35 +313,45 @@ class SaleOrderCancelReconciledBatch(models.Model):
 
     def _notify_finished(self):
         """Once per batch: the user is told in the batch's chatter (and their inbox). The line
-        that finishes the batch does it; the scheduled action catches a batch whose last two
-        orders finished at the same time, each before seeing the other."""
+        that finishes the batch does it; when the last two finish at the same time, each before
+        seeing the other, the scheduled action catches the batch later, and when both see it,
+        PostgreSQL lets one of them mark it told."""
         for batch in self.filtered(
             lambda batch: batch.state in ("done", "done_with_errors") and not batch.finish_notified
         ):
-            batch.finish_notified = True
-            user = batch.with_context(lang=batch.user_id.lang)
-            body = user.env._(
-                "The batch is finished: %(done)s cancelled, %(failed)s failed, %(skipped)s already cancelled.",
-                done=batch.done_count,
-                failed=batch.failed_count,
-                skipped=batch.skipped_count,
-            )
-            # From OdooBot, so that the user who started it is notified (not its author), by
-            # their inbox or e-mail.
-            batch.sudo().message_post(
-                body=body,
-                author_id=self.env.ref("base.partner_root").id,
-                partner_ids=batch.user_id.partner_id.ids,
-                message_type="comment",
-                subtype_xmlid="mail.mt_comment",
-            )
+            try:
+                with _conflicts_retried(), self.env.cr.savepoint():
+                    batch.finish_notified = True
+                    batch.flush_recordset(["finish_notified"])
+                    batch._post_finished()
+            except OperationalError as error:
+                if error.pgcode not in CONFLICT_CODES:
+                    raise
+
+    def _post_finished(self):
+        batch = self.sudo().with_context(lang=self.user_id.lang)
+        body = batch.env._(
+            "The batch is finished: %(done)s cancelled, %(failed)s failed, %(skipped)s already cancelled.",
+            done=self.done_count,
+            failed=self.failed_count,
+            skipped=self.skipped_count,
+        )
+        # From OdooBot, so that the user who started it is notified (not its author), by their
+        # inbox or e-mail.
+        batch.message_post(
+            body=body,
+            author_id=self.env.ref("base.partner_root").id,
+            partner_ids=self.user_id.partner_id.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
 
 
 class SaleOrderCancelReconciledBatchLine(models.Model):
     """One order of a batch: queued until its own transaction cancels it or says why not."""
 
     _name = "sale.order.cancel.reconciled.batch.line"
-    _description = "Order of a background cancellation"
+    _description = "Order of a Background Cancellation"
     _order = "batch_id desc, id"
 
     batch_id = fields.Many2one(
@@ -533,13 +544,19 @@ class SaleOrderCancelReconciledBatchLine(models.Model):
         orders = self.order_ids.filtered(lambda order: order.state != "cancel")
         if not orders:
             self._mark_skipped()
-        elif not batch.user_id.active:
+        elif not (batch.user_id.active or batch.user_id._is_superuser()):
             self.write(
                 {"state": "failed", "error": self.env._("%s, who started the batch, is archived.", batch.user_id.name)}
             )
         else:
             # The engine checks the batch's user now: a right lost since the start refuses.
-            engine = self.env["order.cancel.reconciled.engine"].with_user(batch.user_id).with_company(batch.company_id)
+            # In the user's language too: the reasons of failed orders are theirs to read.
+            engine = (
+                self.env["order.cancel.reconciled.engine"]
+                .with_user(batch.user_id)
+                .with_company(batch.company_id)
+                .with_context(lang=batch.user_id.lang)
+            )
             try:
                 with _conflicts_retried(), self.env.cr.savepoint():
                     logs = engine._run(orders.with_env(engine.env), batch._prepare_options())

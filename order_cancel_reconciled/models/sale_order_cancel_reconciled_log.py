@@ -113,7 +113,8 @@ class SaleOrderCancelReconciledLog(models.Model):
         if len(self) == 1:
             action.update(res_id=self.id, view_mode="form", views=[(False, "form")])
         else:
-            action["domain"] = [("id", "in", self.ids)]
+            # These logs, all of them: not the review's default filter.
+            action.update(domain=[("id", "in", self.ids)], context={})
         return action
 
     def action_reorder(self):

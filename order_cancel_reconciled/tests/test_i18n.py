@@ -115,3 +115,24 @@ class TestI18n(CancelReconciledCommon):
         self.assertEqual(chinese.name, f"{order.name} 的取消记录")
         self.assertNotIn("unreconciled", chinese.line_ids.filtered(lambda line: line.kind == "unreconcile").name)
         self.assertEqual(self.env["sale.order.cancel.reconciled.log"].search([("name", "ilike", order.name)]), log)
+
+    def test_background_batch_speaks_the_language_of_who_started_it(self):
+        """The scheduled action runs in no one's language: a failed order's reason and the
+        message at the end are in the language of the user who started the batch."""
+        member = self.new_user(
+            "i18n_batch_member",
+            "sales_team.group_sale_salesman_all_leads,order_cancel_reconciled.group_cancel_reconciled",
+        )
+        member.lang = "zh_CN"
+        self.env.company.cancel_reconciled_background_from = 1
+        bad = self.create_order()
+        self.invoice(bad, post=False)
+        good = self.create_order()
+        self.pay(self.invoice(good))
+        batch = (bad | good).with_user(member).cancel_reconciled_in_background().sudo()
+        lines = self.env["sale.order.cancel.reconciled.batch.line"].with_context(lang="en_US")
+        while lines._cron_process():
+            pass
+        failed = batch.line_ids.filtered(lambda line: line.state == "failed")
+        self.assertEqual(failed.error, f"{bad.name} 没有需要撤销的已过账发票：请使用标准的“取消”按钮取消订单。")
+        self.assertIn("批次", batch.message_ids[0].body)
