@@ -232,7 +232,7 @@ class SaleOrderCancelReconciledBatch(models.Model):
     def _job_enqueue_lines(self):
         """A job of queue_job: a job per queued line that has none running."""
         self.ensure_one()
-        lines = self.line_ids.filtered(lambda line: line.state == "queued" and not line._has_live_job())
+        lines = self.line_ids.filtered(lambda line: line.state == "queued")._without_live_job()
         lines._schedule()
         return self.env._("%s orders queued", len(lines))
 
@@ -420,12 +420,12 @@ class SaleOrderCancelReconciledBatchLine(models.Model):
         else:
             self.env.ref("order_cancel_reconciled.ir_cron_process_cancel_batches")._trigger(at=eta)
 
-    def _has_live_job(self):
-        self.ensure_one()
-        if not self.job_uuid:
-            return False
-        jobs = self.env["queue.job"].sudo()
-        return bool(jobs.search_count([("uuid", "=", self.job_uuid), ("state", "in", LIVE_JOB_STATES)]))
+    def _without_live_job(self):
+        """These lines but those whose job will still run (one query for all of them)."""
+        uuids = [uuid for uuid in self.mapped("job_uuid") if uuid]
+        live = self.env["queue.job"].sudo().search([("uuid", "in", uuids), ("state", "in", LIVE_JOB_STATES)])
+        running = set(live.mapped("uuid"))
+        return self.filtered(lambda line: line.job_uuid not in running)
 
     def _job_process(self):
         """A job of queue_job: run this line's orders (see :meth:`_process`). A job run again

@@ -74,6 +74,8 @@ class TestBatchJobs(BatchCommon):
         self.assertEqual(len(jobs), 3, "one job per order")
         self.assertEqual(set(jobs.mapped("channel")), {JOB_CHANNEL})
         self.assertEqual(set(batch.line_ids.mapped("job_uuid")), set(jobs.mapped("uuid")))
+        batch._job_enqueue_lines()  # the queuing job run again: no second job for a waiting line
+        self.assertEqual(self.jobs_of(batch), jobs)
         self.assertEqual(jobs.mapped("user_id"), self.env.user)
         self.assertFalse(
             self.env["ir.cron.trigger"].search(
