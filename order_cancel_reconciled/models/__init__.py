@@ -5,6 +5,7 @@ from . import account_move
 from . import account_payment
 from . import res_company
 from . import res_config_settings
+from . import order_cancel_reconciled_mixin
 from . import sale_order
 from . import order_cancel_reconciled_engine_accounting
 from . import order_cancel_reconciled_engine_writeoffs

@@ -193,7 +193,7 @@ class OrderCancelReconciledEngine(models.AbstractModel):
 
     def _prepare_log_vals(self, order, options):
         return {
-            "order_id": order.id,
+            **order._get_cancel_reconciled_log_vals(),
             "company_id": order.company_id.id,
             "user_id": self.env.uid,
             "reason_id": options.reason.id,

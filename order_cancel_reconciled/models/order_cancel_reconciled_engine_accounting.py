@@ -112,9 +112,10 @@ class OrderCancelReconciledEngineAccounting(models.AbstractModel):
             if cancel and not move.origin_payment_id:
                 message = _(
                     "%(entry)s, which pays %(order)s, is not a payment (a bank transaction or another "
-                    "entry) and cannot be cancelled here. Keep the money as customer credit or refund it.",
+                    "entry) and cannot be cancelled here. Keep the money as %(credit)s or refund it.",
                     entry=move.name,
                     order=order.name,
+                    credit=order._get_cancel_reconciled_credit_name(),
                 )
                 findings.append(Finding(message, blocking=True))
         for move in self.env["account.move"].union(
@@ -143,10 +144,11 @@ class OrderCancelReconciledEngineAccounting(models.AbstractModel):
             if reason:
                 message = _(
                     "Payment %(payment)s of %(order)s cannot be cancelled: %(reason)s. Keep it as "
-                    "customer credit or refund it instead.",
+                    "%(credit)s or refund it instead.",
                     payment=payment.display_name,
                     order=order.name,
                     reason=reason,
+                    credit=order._get_cancel_reconciled_credit_name(),
                 )
                 findings.append(Finding(message, blocking=True))
         return findings

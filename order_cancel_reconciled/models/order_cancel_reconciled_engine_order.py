@@ -16,7 +16,7 @@ class OrderCancelReconciledEngineOrder(models.AbstractModel):
     def _get_order_findings(self, plan, options, selection):
         _ = self.env._
         order = plan.order
-        if order.state in ("draft", "sent"):
+        if order._is_cancel_reconciled_quotation():
             return [
                 Finding(_("%s is a quotation: cancel it with the standard Cancel button.", order.name), blocking=True)
             ]
@@ -39,7 +39,7 @@ class OrderCancelReconciledEngineOrder(models.AbstractModel):
                 findings.append(Finding(message, blocking=True))
         # Odoo's Cancel refuses locked orders; the full cancellation is a member's deliberate act
         # and cancels them as they are, which the preview says.
-        if order.locked and order.state == "sale":
+        if order._is_cancel_reconciled_locked():
             findings.append(Finding(_("%s is locked: it will be cancelled without being unlocked.", order.name)))
         return findings
 

@@ -290,7 +290,7 @@ class OrderCancelReconciledEngineRefunds(models.AbstractModel):
             .users.filtered(lambda user: not user.share and user.active and log.company_id in user.company_ids)
         )
         for user in (log.user_id & members) or members[:1]:
-            log.order_id.sudo().activity_schedule(
+            log._get_cancelled_order().sudo().activity_schedule(
                 "mail.mail_activity_data_todo",
                 user_id=user.id,
                 summary=self.env._("A provider refund failed"),

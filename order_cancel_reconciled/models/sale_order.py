@@ -1,7 +1,7 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 
-from .order_cancel_reconciled_plan import FROM_BUTTON_KEY, GROUP_XMLID, MAX_IDS_IN_MESSAGE, MAX_ORDERS, PLAIN_CANCEL_KEY
+from .order_cancel_reconciled_plan import FROM_BUTTON_KEY, GROUP_XMLID, MAX_ORDERS, PLAIN_CANCEL_KEY
 from .sale_order_cancel_reconciled_log_mixin import LOG_READERS
 from .sale_order_cancel_reconciled_request import OPEN_STATES
 
@@ -10,7 +10,8 @@ RECONCILED_STATES = ("partial", *PAID_STATES)
 
 
 class SaleOrder(models.Model):
-    _inherit = "sale.order"
+    _name = "sale.order"
+    _inherit = ["sale.order", "order.cancel.reconciled.mixin"]
 
     cancel_reconciled_log_ids = fields.One2many(
         "sale.order.cancel.reconciled.log", "order_id", string="Cancellation Logs", readonly=True, groups=LOG_READERS
@@ -169,51 +170,6 @@ class SaleOrder(models.Model):
             return self.cancel_reconciled_in_background()._action_open()
         return self.cancel_reconciled()._action_open_logs()
 
-    def _check_cancel_reconciled_access(self):
-        """Refuse, as the real user, anyone but a member, and orders they may not change.
-
-        One message for orders that do not exist and orders the user may not see, so that the
-        answer tells nothing about the ids of others.
-        """
-        if not self.env.su and not self.env.user.has_group(GROUP_XMLID):
-            raise AccessError(
-                self.env._(
-                    "Only members of the group “Cancel reconciled orders” may cancel orders whose "
-                    "invoices are posted or paid. Ask your administrator to add you to it."
-                )
-            )
-        self._check_orders_visible("write")
-
-    def _check_orders_visible(self, operation="read"):
-        """Refuse the whole request when one of these orders does not exist or the real user may
-        not read (or change) it, with record rules and the active companies. Code that elevated
-        itself with sudo() has chosen to see everything."""
-        if self.env.su:
-            refused = [order_id for order_id in self.ids if order_id not in set(self.exists().ids)]
-        else:
-            allowed = set(self.exists()._filtered_access(operation).ids)
-            refused = [order_id for order_id in self.ids if order_id not in allowed]
-        if refused:
-            raise AccessError(self._refused_orders_message(refused))
-
-    def _is_visible_to_user(self):
-        try:
-            self._check_orders_visible()
-        except AccessError:
-            return False
-        return True
-
-    @api.model
-    def _refused_orders_message(self, refused_ids):
-        shown = ", ".join(str(order_id) for order_id in refused_ids[:MAX_IDS_IN_MESSAGE])
-        if len(refused_ids) > MAX_IDS_IN_MESSAGE:
-            shown += self.env._(" and %s more", len(refused_ids) - MAX_IDS_IN_MESSAGE)
-        return self.env._(
-            "These sale orders do not exist or you may not access them (check the companies selected in the "
-            "company switcher): %s.",
-            shown,
-        )
-
     # ------------------------------------------------------------------------------------------
     # The guard: every path that cancels a confirmed order with posted invoices
     # ------------------------------------------------------------------------------------------
@@ -273,12 +229,6 @@ class SaleOrder(models.Model):
                 raise UserError(reconciled._plain_cancel_refused_message())
         return super().write(vals)
 
-    def _short_names(self):
-        names = ", ".join(self[:MAX_IDS_IN_MESSAGE].mapped("name"))
-        if len(self) > MAX_IDS_IN_MESSAGE:
-            names += self.env._(" and %s more", len(self) - MAX_IDS_IN_MESSAGE)
-        return names
-
     def _plain_cancel_refused_message(self):
         return self.env._(
             "%(orders)s: confirmed with paid invoices. A plain cancel would leave the invoices posted and "
@@ -290,7 +240,7 @@ class SaleOrder(models.Model):
         )
 
     def _ask_a_member_message(self):
-        members = self.env.ref(GROUP_XMLID).sudo().users.filtered(lambda user: not user.share and user.active)
+        members = self._get_cancel_reconciled_members()
         return self.env._(
             "Orders with posted invoices (%(orders)s): cancelling them must also undo their payments, "
             "invoices and deliveries. Only members of “Cancel reconciled orders” can do this. Who to ask: "
@@ -300,22 +250,9 @@ class SaleOrder(models.Model):
         )
 
     # ------------------------------------------------------------------------------------------
-    # Hooks of the cancellation engine: what belongs to a sale order and how it is cancelled.
-    # Another kind of order implements the same to reuse the engine's accounting and stock steps.
+    # Hooks of the cancellation engine (order.cancel.reconciled.mixin): what differs for a sale
+    # order. Who may cancel and which documents hang on it are the mixin's.
     # ------------------------------------------------------------------------------------------
-
-    def _get_cancel_reconciled_documents(self):
-        """Posted invoices and credit notes of the order not already netted by a reversal."""
-        posted = self.invoice_ids.filtered(lambda move: move.state == "posted")
-        netted = posted.filtered(lambda move: move.payment_state == "reversed")
-        netted |= posted.filtered(lambda move: move.reversed_entry_id in netted)
-        return posted - netted
-
-    def _get_cancel_reconciled_draft_invoices(self):
-        return self.invoice_ids.filtered(lambda move: move.state == "draft")
-
-    def _get_cancel_reconciled_pickings(self):
-        return self.picking_ids
 
     def _get_cancel_reconciled_orders_of(self, invoices):
         """The orders these invoices bill."""
@@ -325,9 +262,11 @@ class SaleOrder(models.Model):
         """The customer's requests to cancel the order that wait for it."""
         return self.cancel_request_ids.filtered(lambda request: request.state in OPEN_STATES)
 
-    def _get_cancel_reconciled_partner_type(self):
-        """The partner's side of the order's payments and refunds."""
-        return "customer"
+    def _is_cancel_reconciled_quotation(self):
+        return self.state in ("draft", "sent")
+
+    def _is_cancel_reconciled_locked(self):
+        return self.locked and self.state == "sale"
 
     def _cancel_reconciled_cancel_order(self):
         """The standard cancellation, without its wizard and whether or not the order is locked:

@@ -1,7 +1,8 @@
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.osv import expression
 
 from .order_cancel_reconciled_plan import INVOICE_ACTIONS, PAYMENT_ACTIONS, STOCK_ACTIONS
 
@@ -29,10 +30,22 @@ class SaleOrderCancelReconciledLog(models.Model):
     # Titles and descriptions are rendered when read, in the reader's language, from the facts the
     # log stores (kinds, documents, amounts): a reviewer never reads the writer's language.
     name = fields.Char(compute="_compute_name", search="_search_name")
-    order_id = fields.Many2one(
-        "sale.order", required=True, readonly=True, index=True, ondelete="restrict", check_company=True
+    # A log records one order: a sale order here; another kind of order (purchase orders, with
+    # purchase_order_cancel_reconciled) adds its kind and its own field, exactly one of them set.
+    order_kind = fields.Selection(
+        [("sale", "Sale")], string="Order Type", required=True, readonly=True, default="sale", index=True
     )
-    partner_id = fields.Many2one(related="order_id.partner_id", store=True, string="Customer")
+    order_id = fields.Many2one(
+        "sale.order",
+        string="Sale Order",
+        readonly=True,
+        index="btree_not_null",
+        ondelete="restrict",
+        check_company=True,
+    )
+    partner_id = fields.Many2one(
+        "res.partner", compute="_compute_partner_id", store=True, string="Customer", index=True
+    )
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
     user_id = fields.Many2one("res.users", string="Cancelled by", required=True, readonly=True, index=True)
@@ -85,14 +98,39 @@ class SaleOrderCancelReconciledLog(models.Model):
     amount_reversed = fields.Monetary(compute="_compute_amounts", store=True)
     amount_refunded = fields.Monetary(compute="_compute_amounts", store=True)
 
-    @api.depends("order_id.name")
+    # The field naming the order, per kind.
+    _order_fields = {"sale": "order_id"}
+
+    def _get_cancelled_order(self):
+        """The order this log records, whatever its kind."""
+        self.ensure_one()
+        return self[self._order_fields[self.order_kind]]
+
+    @api.constrains("order_kind", "order_id")
+    def _check_cancelled_order(self):
+        for log in self:
+            if not log._get_cancelled_order():
+                raise ValidationError(self.env._("A cancellation log records one order: it has none."))
+
+    @api.depends("order_id.partner_id")
+    def _compute_partner_id(self):
+        for log in self:
+            log.partner_id = log._get_cancelled_order().partner_id
+
+    @api.depends("order_id.name", "order_kind")
     @api.depends_context("lang")
     def _compute_name(self):
         for log in self:
-            log.name = self.env._("Cancellation of %s", log.order_id.name)
+            log.name = self.env._("Cancellation of %s", log._get_cancelled_order().name)
 
     def _search_name(self, operator, value):
-        return [("order_id.name", operator, value)]
+        # A negative search is the complement of the positive one: a log leaves every other kind's
+        # field empty, which a negative term on that field would not match.
+        negative = operator in expression.NEGATIVE_TERM_OPERATORS
+        positive = expression.TERM_OPERATORS_NEGATION[operator] if negative else operator
+        fields_ = dict.fromkeys(self._order_fields.values())
+        domain = expression.OR([[(f"{name}.name", positive, value)] for name in fields_])
+        return ["!", *domain] if negative else domain
 
     @api.depends("line_ids.kind", "line_ids.amount_company")
     def _compute_amounts(self):

@@ -20,6 +20,9 @@ class SaleOrderCancelReconciled(models.TransientModel):
 
     _name = "sale.order.cancel.reconciled"
     _description = "Cancel reconciled sale orders"
+    # The dialog of another kind of order (purchase_order_cancel_reconciled) inherits this one
+    # with its own orders; the vendor's side changes the preview's words.
+    _vendor_side = False
 
     order_ids = fields.Many2many("sale.order", string="Orders", required=True)
     company_id = fields.Many2one("res.company", compute="_compute_company_id")
@@ -59,7 +62,8 @@ class SaleOrderCancelReconciled(models.TransientModel):
     def default_get(self, fields_list):
         res = super().default_get(fields_list)
         context = self.env.context
-        if "order_ids" in fields_list and not res.get("order_ids") and context.get("active_model") == "sale.order":
+        order_model = self._fields["order_ids"].comodel_name
+        if "order_ids" in fields_list and not res.get("order_ids") and context.get("active_model") == order_model:
             res["order_ids"] = [Command.set(context.get("active_ids") or [])]
         return res
 
@@ -89,7 +93,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
                         ", ".join(repr(value) for value in wrong[:MAX_IDS_IN_MESSAGE]),
                     )
                 )
-            self.env["sale.order"].browse(ids)._check_orders_visible()
+            self.env[self._fields["order_ids"].comodel_name].browse(ids)._check_orders_visible()
 
     @api.model
     def _ids_from_commands(self, commands):
@@ -185,7 +189,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
                 wizard.can_remove_blocked = False
                 wizard.preview_html = self.env["ir.qweb"]._render(
                     "order_cancel_reconciled.cancel_reconciled_preview",
-                    {"previews": [{"error": refusal.args[0]}], "wizard": wizard},
+                    {"previews": [{"error": refusal.args[0]}], "wizard": wizard, "vendor": self._vendor_side},
                 )
                 continue
             # Shown to members who may lack accounting and stock rights, like the run itself.
@@ -209,7 +213,13 @@ class SaleOrderCancelReconciled(models.TransientModel):
             wizard.is_blocked = any(preview.get("error") for preview in previews)
             wizard.preview_html = self.env["ir.qweb"]._render(
                 "order_cancel_reconciled.cancel_reconciled_preview",
-                {"previews": previews, "wizard": wizard, "summary": summary, "balances": balances},
+                {
+                    "previews": previews,
+                    "wizard": wizard,
+                    "summary": summary,
+                    "balances": balances,
+                    "vendor": self._vendor_side,
+                },
             )
 
     def _set_background_preview(self, batch_findings):
@@ -221,7 +231,12 @@ class SaleOrderCancelReconciled(models.TransientModel):
         self.can_remove_blocked = False
         self.preview_html = self.env["ir.qweb"]._render(
             "order_cancel_reconciled.cancel_reconciled_preview",
-            {"previews": errors, "wizard": self, "background": {"count": self.order_count}},
+            {
+                "previews": errors,
+                "wizard": self,
+                "background": {"count": self.order_count},
+                "vendor": self._vendor_side,
+            },
         )
 
     def _prepare_preview(self, plan, options):
@@ -329,13 +344,15 @@ class SaleOrderCancelReconciled(models.TransientModel):
     def _preview_balances(self, plans, options):
         """Per customer, the receivable balance once the whole run is done, in company currency:
         one figure per customer however many of their orders are selected."""
+        if not plans:
+            return {}
         partners = self.env["res.partner"].union(*(plan.order.partner_id.commercial_partner_id for plan in plans))
         company = self.company_id or self.env.company
         current = dict(
             self.env["account.move.line"]._read_group(
                 [
                     ("partner_id.commercial_partner_id", "in", partners.ids),
-                    ("account_id.account_type", "=", "asset_receivable"),
+                    ("account_id.account_type", "=", plans[0].order._get_cancel_reconciled_account_type()),
                     ("parent_state", "=", "posted"),
                     ("company_id", "=", company.id),
                 ],
