@@ -41,7 +41,7 @@ class OrderCancelReconciledEngineOrder(models.AbstractModel):
         # and cancels them as they are, which the preview says.
         if order._is_cancel_reconciled_locked():
             findings.append(Finding(_("%s is locked: it will be cancelled without being unlocked.", order.name)))
-        return findings
+        return findings + order._get_cancel_reconciled_findings(plan, options)
 
     def _step_cancel_order(self, plan, options, log):
         # The customer's open request is done with this run (the plain cancel below closes it too).

@@ -132,6 +132,10 @@ class OrderCancelReconciledMixin(models.AbstractModel):
         """Confirmed and locked against changes."""
         return False
 
+    def _get_cancel_reconciled_findings(self, plan, options):
+        """What this kind of order adds to the preview and the refusals (Findings)."""
+        return []
+
     def _cancel_reconciled_cancel_order(self):
         """Cancel the order itself, once its documents and transfers are undone."""
         raise NotImplementedError

@@ -1,0 +1,2 @@
+from . import test_purchase_cancel
+from . import test_purchase_guard
