@@ -142,7 +142,7 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         payment or edit holds them: nothing is then done twice."""
         try:
             with self.env.cr.savepoint(flush=False):
-                for table, ids in (("sale_order", orders.ids), ("account_move", orders.invoice_ids.ids)):
+                for table, ids in ((orders._table, orders.ids), ("account_move", orders.invoice_ids.ids)):
                     if ids:
                         # A refusal is expected here, not a bad query for the server log.
                         self.env.cr.execute(

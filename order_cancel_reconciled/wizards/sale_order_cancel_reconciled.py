@@ -89,7 +89,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
             if wrong:
                 raise ValidationError(
                     self.env._(
-                        "order_ids must be ids of sale orders; these are not: %s.",
+                        "order_ids must be ids of orders; these are not: %s.",
                         ", ".join(repr(value) for value in wrong[:MAX_IDS_IN_MESSAGE]),
                     )
                 )
@@ -105,9 +105,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
         """
         _ = self.env._
         if not isinstance(commands, (list, tuple)):
-            raise ValidationError(
-                _("order_ids must be a list of sale order ids or of link/set commands, not %r.", commands)
-            )
+            raise ValidationError(_("order_ids must be a list of order ids or of link/set commands, not %r.", commands))
         plain = [value for value in commands if not isinstance(value, (list, tuple))]
         if plain and len(plain) != len(commands):
             raise ValidationError(_("order_ids is either a list of ids or a list of commands, not both."))
@@ -121,7 +119,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
                 ids.append(command[1])
             elif isinstance(command, (list, tuple)):
                 raise ValidationError(
-                    _("order_ids accepts sale order ids and link or set commands only, not %r.", tuple(command)[:2])
+                    _("order_ids accepts order ids and link or set commands only, not %r.", tuple(command)[:2])
                 )
             else:
                 ids.append(command)

@@ -96,6 +96,13 @@ class TestPurchaseGuardAndRoles(PurchaseCancelCommon):
         self.assertEqual(logs.search([("name", "ilike", self.order.name)]), purchase_log)
         self.assertNotIn(purchase_log, logs.search([("name", "not ilike", self.order.name)]))
         self.assertEqual(purchase_log.partner_id, self.vendor)
+        html, _type = (
+            self.env["ir.actions.report"]
+            .with_user(self.accountant)
+            ._render_qweb_html("order_cancel_reconciled.action_report_cancel_reconciled_log", purchase_log.ids)
+        )
+        self.assertIn(self.order.name, html.decode())
+        self.assertIn("Vendor:", html.decode())
         purchase_log.with_user(self.accountant).action_mark_reviewed()
         self.assertEqual(purchase_log.state, "reviewed")
         # A member sees the logs they wrote, not the others'.
@@ -124,3 +131,13 @@ class TestPurchaseGuardAndRoles(PurchaseCancelCommon):
                     "stock_action": "none",
                 }
             )
+
+    def test_the_run_locks_the_purchase_orders_themselves(self):
+        """Two runs on one purchase order: the second is refused at once, because the first
+        holds the order's own row (not a sale order's with the same id)."""
+        engine = self.env["order.cancel.reconciled.engine"]
+        with self.assertLogs("odoo.sql_db", "DEBUG") as captured:
+            engine._lock_orders(self.order)
+        locks = [line for line in captured.output if "FOR UPDATE NOWAIT" in line]
+        self.assertTrue(any('"purchase_order"' in line and str(self.order.id) in line for line in locks), locks)
+        self.assertFalse(any('"sale_order"' in line for line in locks), locks)
