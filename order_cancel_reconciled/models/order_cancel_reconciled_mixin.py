@@ -77,10 +77,12 @@ class OrderCancelReconciledMixin(models.AbstractModel):
         return names
 
     def _get_cancel_reconciled_members(self):
+        """The members who could cancel these orders: of the group, and of the orders' companies."""
+        companies = self.company_id
         return (
             self.env.ref(self._cancel_reconciled_group)
             .sudo()
-            .users.filtered(lambda user: not user.share and user.active)
+            .users.filtered(lambda user: not user.share and user.active and companies <= user.company_ids)
         )
 
     # ------------------------------------------------------------------------------------------

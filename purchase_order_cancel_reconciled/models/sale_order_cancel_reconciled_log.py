@@ -12,13 +12,12 @@ class SaleOrderCancelReconciledLog(models.Model):
     order_kind = fields.Selection(selection_add=[("purchase", "Purchase")], ondelete={"purchase": "cascade"})
     purchase_order_id = fields.Many2one(
         "purchase.order",
-        string="Purchase Order",
         readonly=True,
         index="btree_not_null",
         ondelete="restrict",
         check_company=True,
     )
-    partner_id = fields.Many2one(string="Partner")
+    partner_id = fields.Many2one(string="Customer or Vendor")
     # Words for both sides: the log of a purchase order reads "credit", not "customer credit".
     payment_action = fields.Selection(
         selection=[("keep", "Keep as credit"), ("cancel", "Cancel the payment"), ("refund", "Refund")]

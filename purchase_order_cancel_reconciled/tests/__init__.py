@@ -1,2 +1,3 @@
 from . import test_purchase_cancel
 from . import test_purchase_guard
+from . import test_tours
