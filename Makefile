@@ -7,7 +7,7 @@ setup:        ## install what is missing: system packages, Odoo 18.0 source, ven
 demo:         ## set up, create the demo database once, serve Odoo on http://localhost:8069
 	bash scripts/demo.sh
 
-test:         ## set up, run the addon's tests on a fresh database with pytest-odoo
+test:         ## set up, run both addons' tests on a fresh database with pytest-odoo
 	bash scripts/test.sh
 
 test-native:  ## the same tests with Odoo's own runner (odoo-bin --test-enable)

@@ -1,4 +1,8 @@
-"""Install the addon the way the Apps menu does, check what it brings, uninstall it again.
+"""Install the addons the way the Apps menu does, check what they bring, uninstall them again.
+
+First the sales addon alone: installed, checked, uninstalled. Then the purchase addon, which
+pulls the sales addon and purchase_stock: installed, checked, a paid and received purchase order
+cancelled with it (committed), then the purchase addon alone uninstalled; the sales addon stays.
 
 Usage: check_apps_install.py ODOO_CONF DATABASE (a database with sale_stock and nothing of ours).
 Prints one line per check and a closing "N passed, N failed" line; exits non-zero on a failure.
@@ -7,10 +11,17 @@ Prints one line per check and a closing "N passed, N failed" line; exits non-zer
 import sys
 
 import odoo
-from odoo import api
+from odoo import Command, api, fields
 from odoo.tools import config
 
 ADDON = "order_cancel_reconciled"
+PURCHASE_ADDON = "purchase_order_cancel_reconciled"
+PURCHASE_XMLIDS = [
+    "purchase_order_cancel_reconciled.group_cancel_reconciled_purchase",
+    "purchase_order_cancel_reconciled.purchase_order_cancel_reconciled_view_form",
+    "purchase_order_cancel_reconciled.purchase_order_form_inherit_cancel_reconciled",
+    "purchase_order_cancel_reconciled.sale_order_cancel_reconciled_log_menu_purchase",
+]
 XMLIDS = [
     "order_cancel_reconciled.group_cancel_reconciled",
     "order_cancel_reconciled.sale_order_cancel_reconciled_view_form",
@@ -43,6 +54,108 @@ def standard_cancel_works(env):
     wizard = env[action["res_model"]].with_context(action["context"]).create({"order_id": order.id})
     wizard.action_cancel()
     return action["res_model"] == "sale.order.cancel" and order.state == "cancel"
+
+
+def paid_received_purchase_order(env):
+    """A purchase order of one storable product, confirmed, received, billed and paid."""
+    vendor = env["res.partner"].create({"name": "Apps check vendor"})
+    product = env["product.product"].create({"name": "Apps check stored product", "type": "consu", "is_storable": True})
+    order = env["purchase.order"].create(
+        {
+            "partner_id": vendor.id,
+            "order_line": [Command.create({"product_id": product.id, "product_qty": 2, "price_unit": 30.0})],
+        }
+    )
+    order.button_confirm()
+    receipt = order.picking_ids.filtered(lambda picking: picking.state not in ("done", "cancel"))
+    for move in receipt.move_ids:
+        move.quantity = move.product_uom_qty
+    receipt.move_ids.picked = True
+    receipt.with_context(skip_backorder=True).button_validate()
+    action = order.action_create_invoice()
+    bill = env["account.move"].browse(action.get("res_id")) or order.invoice_ids
+    bill.invoice_date = fields.Date.today()
+    bill.action_post()
+    register = env["account.payment.register"].with_context(active_model="account.move", active_ids=bill.ids)
+    register.create({"payment_date": fields.Date.today()})._create_payments()
+    return order, receipt, bill
+
+
+def module_states(env, *names):
+    return {module.name: module.state for module in env["ir.module.module"].search([("name", "in", names)])}
+
+
+def log_has_purchase_column(cr):
+    cr.execute(
+        """SELECT 1 FROM information_schema.columns
+            WHERE table_name = 'sale_order_cancel_reconciled_log' AND column_name = 'purchase_order_id'"""
+    )
+    return bool(cr.fetchone())
+
+
+def check_purchase_addon(dbname):
+    """Second round: the purchase addon installed over the sales one, used, then uninstalled alone."""
+    registry = odoo.modules.registry.Registry(dbname)
+    with registry.cursor() as cr:
+        env = admin_env(cr)
+        module = env["ir.module.module"].search([("name", "=", PURCHASE_ADDON)])
+        if not module:
+            env["ir.module.module"].update_list()
+            module = env["ir.module.module"].search([("name", "=", PURCHASE_ADDON)])
+        check("the purchase addon is listed in Apps", bool(module))
+        module.button_immediate_install()
+
+    registry = odoo.modules.registry.Registry(dbname)
+    with registry.cursor() as cr:
+        env = admin_env(cr)
+        states = module_states(env, PURCHASE_ADDON, ADDON, "purchase_stock")
+        check("the purchase addon is installed", states.get(PURCHASE_ADDON) == "installed")
+        check(
+            "it brought the sales addon and purchase_stock",
+            states.get(ADDON) == "installed" and states.get("purchase_stock") == "installed",
+        )
+        for xmlid in PURCHASE_XMLIDS:
+            check(f"{xmlid} loads", bool(env.ref(xmlid, raise_if_not_found=False)))
+        check("admin is a member of the purchase group", env.user.has_group(PURCHASE_XMLIDS[0]))
+        models = ["purchase.order", "purchase.order.cancel.reconciled", "sale.order.cancel.reconciled.log"]
+        for view in env["ir.ui.view"].search([("model", "in", models)]):
+            view._check_xml()
+        check("purchase order, dialog and log views validate", True)
+        env["purchase.order"].get_views([(False, "form"), (False, "list")])
+        check("the purchase order form and list render with the addon", True)
+        order, receipt, bill = paid_received_purchase_order(env)
+        check(
+            "a purchase order is received, billed and paid",
+            order.state == "purchase" and receipt.state == "done" and bill.payment_state in ("paid", "in_payment"),
+        )
+        cr.commit()  # cancelled as in real use: the order, its bill and payment are committed
+        logs = order.cancel_reconciled()
+        check("the paid, received purchase order is cancelled", order.state == "cancel")
+        check(
+            "a log of the purchase order is written",
+            bool(
+                env["sale.order.cancel.reconciled.log"].search_count(
+                    [("purchase_order_id", "=", order.id), ("order_kind", "=", "purchase")]
+                )
+            )
+            and logs.order_kind == "purchase",
+        )
+        cr.commit()  # the uninstall meets a committed log of a purchase order
+        env["ir.module.module"].search([("name", "=", PURCHASE_ADDON)]).button_immediate_uninstall()
+
+    registry = odoo.modules.registry.Registry(dbname)
+    with registry.cursor() as cr:
+        env = admin_env(cr)
+        states = module_states(env, PURCHASE_ADDON, ADDON)
+        check("the purchase addon is uninstalled", states.get(PURCHASE_ADDON) == "uninstalled")
+        check("the sales addon is still installed", states.get(ADDON) == "installed")
+        check(
+            "no record of the purchase addon is left",
+            not env["ir.model.data"].search_count([("module", "=", PURCHASE_ADDON)]),
+        )
+        env["sale.order"].get_views([(False, "form"), (False, "list")])
+        check("the sale order form still renders", True)
+        check("the log table has no purchase_order_id column any more", not log_has_purchase_column(cr))
 
 
 def main(conf, dbname):
@@ -80,6 +193,8 @@ def main(conf, dbname):
         env["sale.order"].get_views([(False, "form"), (False, "list")])
         check("standard Cancel works as before", standard_cancel_works(env))
         cr.rollback()
+
+    check_purchase_addon(dbname)
 
     failed = results.count(False)
     print(f"apps-install: {len(results) - failed} passed, {failed} failed")

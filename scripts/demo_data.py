@@ -2,7 +2,8 @@
 # A customer with three orders: paid and delivered; partially delivered and paid; paid in EUR.
 # A portal customer whose paid order waits on a cancellation request, and an order paid online
 # through the simulated provider, and a dozen orders of a cancelled promotion to cancel as a
-# background batch (added to older demo databases too).
+# background batch (added to older demo databases too). With the purchase addon installed, a vendor
+# whose purchase order is received, billed and paid.
 from odoo import Command, fields
 
 MARK = "ocr-demo"
@@ -10,6 +11,8 @@ PORTAL_MARK = "ocr-demo-portal"
 ONLINE_REF = "paid online (demo provider)"
 BULK_REF = "promotion cancelled"
 BULK_COUNT = 12
+VENDOR_MARK = "ocr-demo-vendor"
+VENDOR_NAME = "Demo Vendor (paid PO to cancel)"
 
 
 def make_order(customer, lines, pricelist=None):
@@ -35,8 +38,12 @@ def deliver(order, quantities=None):
 def invoice_and_pay(order, currency=None):
     invoice = order._create_invoices()
     invoice.action_post()
+    pay(invoice, currency)
+
+
+def pay(invoice, currency=None):
     journal = env["account.journal"].search(  # noqa: F821
-        [("type", "=", "bank"), ("company_id", "=", order.company_id.id)], limit=1
+        [("type", "=", "bank"), ("company_id", "=", invoice.company_id.id)], limit=1
     )
     vals = {"journal_id": journal.id, "payment_date": fields.Date.today()}
     if currency:
@@ -134,6 +141,30 @@ def promotion_orders(env, chair):
     print(f'{BULK_COUNT} orders "{BULK_REF}" loaded: select them all to cancel them in the background.')
 
 
+def paid_purchase(env, chair):
+    """A vendor's purchase order, confirmed, received, billed and paid: cancelled from Purchase >
+    Orders with "Cancel Reconciled Order" (only where the purchase addon is installed)."""
+    if "purchase.order.cancel.reconciled" not in env or env["res.partner"].search_count([("ref", "=", VENDOR_MARK)]):
+        return
+    vendor = env["res.partner"].create({"name": VENDOR_NAME, "ref": VENDOR_MARK, "email": "vendor@example.com"})
+    order = env["purchase.order"].create(
+        {
+            "partner_id": vendor.id,
+            "partner_ref": "paid and received",
+            "order_line": [Command.create({"product_id": chair.id, "product_qty": 5, "price_unit": 80.0})],
+        }
+    )
+    order.button_confirm()
+    deliver(order)  # its receipt, validated the same way
+    action = order.action_create_invoice()
+    bill = env["account.move"].browse(action.get("res_id")) or order.invoice_ids
+    bill.invoice_date = fields.Date.today()
+    bill.action_post()
+    pay(bill)
+    env.cr.commit()
+    print(f"Paid purchase order loaded: {order.name} for {vendor.name} (Purchase > Orders > Purchase Orders).")
+
+
 def main(env):
     chair = env["product.product"].search([("name", "=", "Office Chair (demo)")], limit=1)
     if env["res.partner"].search_count([("ref", "=", MARK)]):
@@ -141,6 +172,7 @@ def main(env):
         portal_request(env, chair)
         paid_online(env, chair)
         promotion_orders(env, chair)
+        paid_purchase(env, chair)
         return
     company = env.company
     customer = env["res.partner"].create({"name": "Azure Interior (demo)", "ref": MARK, "email": "azure@example.com"})
@@ -192,6 +224,7 @@ def main(env):
     portal_request(env, chair)
     paid_online(env, chair)
     promotion_orders(env, chair)
+    paid_purchase(env, chair)
 
 
 main(env)  # noqa: F821

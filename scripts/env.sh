@@ -9,10 +9,14 @@ LOCAL="$ROOT/.local"
 ODOO_CONF="$LOCAL/odoo.conf"
 ODOO_BIN="$ODOO_SRC/odoo-bin"
 ADDON=order_cancel_reconciled
+# The second addon, for purchase orders (depends on $ADDON and purchase_stock): installed beside it
+# by test.sh, test_native.sh (which run its tests too) and demo.sh.
+PURCHASE_ADDON=purchase_order_cancel_reconciled
 # Installed beside the addon in the test database: the tests drive an automated action
 # (base_automation), OCA's sale_automatic_workflow (requirements-oca.txt) and online payments of
-# Odoo's simulated provider (payment_demo) over it.
-TEST_COMPANIONS=base_automation,sale_automatic_workflow,payment_demo
+# Odoo's simulated provider (payment_demo) over it, and a purchase order shipped by the vendor
+# straight to a customer (stock_dropshipping).
+TEST_COMPANIONS=base_automation,sale_automatic_workflow,payment_demo,stock_dropshipping
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }

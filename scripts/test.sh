@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The test command: set-up if needed, a fresh database with the addon installed, the addon's
-# tests with pytest-odoo (HTTP tests included), the background-batch tests again in a database
-# with OCA's queue_job, then the checks that need committed data or real processes: install and
-# uninstall from the Apps menu, two transactions on one order, two batch workers (one killed), a
-# multi-worker server's websocket, upgrade from the previous version. Databases are dropped.
+# The test command: set-up if needed, a fresh database with both addons installed (the sales one
+# and the purchase one), both addons' tests with pytest-odoo (HTTP tests included), the
+# background-batch tests again in a database with OCA's queue_job, then the checks that need
+# committed data or real processes: install and uninstall of each addon from the Apps menu, two
+# transactions on one order, two batch workers (one killed), a multi-worker server's websocket,
+# upgrade from the previous version. Databases are dropped.
 # Fails on a failed or skipped test and on an ERROR line in Odoo's log; the pytest summaries are
 # repeated last.
 set -euo pipefail
@@ -23,10 +24,10 @@ trap cleanup EXIT
 say "Checking the module manifests of the addons path"
 "$PYTHON" scripts/check_addons_path.py "$ODOO_CONF" 2>&1 | tee -a "$log"
 
-say "Installing $ADDON (with $TEST_COMPANIONS) in a fresh database $db"
-odoo -d "$db" -i "$ADDON,$TEST_COMPANIONS" --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
+say "Installing $ADDON and $PURCHASE_ADDON (with $TEST_COMPANIONS) in a fresh database $db"
+odoo -d "$db" -i "$ADDON,$PURCHASE_ADDON,$TEST_COMPANIONS" --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
 
-say "Checking the install and uninstall from the Apps menu in $apps_db"
+say "Checking the install and uninstall of $ADDON and $PURCHASE_ADDON from the Apps menu in $apps_db"
 odoo -d "$apps_db" -i sale_stock --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
 "$PYTHON" scripts/check_apps_install.py "$ODOO_CONF" "$apps_db" 2>&1 | tee -a "$log"
 
@@ -39,7 +40,8 @@ set +e
 # Odoo logs its warnings and errors (pytest-odoo's default is critical only) straight to the
 # output (-s), where the ERROR check below reads them.
 "$PYTHON" -m pytest -p no:cacheprovider -rs -s --odoo-http --odoo-log-level=warn \
-    --odoo-database="$db" --odoo-config="$ODOO_CONF" --ignore="$jobs_tests" "$ADDON/tests" "$@" 2>&1 | tee -a "$log"
+    --odoo-database="$db" --odoo-config="$ODOO_CONF" --ignore="$jobs_tests" \
+    "$ADDON/tests" "$PURCHASE_ADDON/tests" "$@" 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
 say "Running the queue_job tests in $jobs_db"
 "$PYTHON" -m pytest -p no:cacheprovider -rs -s --odoo-http --odoo-log-level=warn \

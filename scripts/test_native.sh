@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The same tests with Odoo's own runner, in a fresh database that is dropped afterwards.
+# The same tests (both addons': the sales one and the purchase one) with Odoo's own runner, in a
+# fresh database that is dropped afterwards.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -9,7 +10,8 @@ db="ocr_native_$$"
 log="$LOCAL/test-native.log"
 trap 'dropdb --if-exists "$db" 2>/dev/null || true' EXIT
 say "Running the tests with odoo-bin --test-enable in $db"
-odoo -d "$db" -i "$ADDON,$TEST_COMPANIONS" --test-enable --test-tags "/$ADDON" --stop-after-init --log-level=test 2>&1 | tee "$log"
+odoo -d "$db" -i "$ADDON,$PURCHASE_ADDON,$TEST_COMPANIONS" --test-enable --test-tags "/$ADDON,/$PURCHASE_ADDON" \
+    --stop-after-init --log-level=test 2>&1 | tee "$log"
 if grep -E " (ERROR|CRITICAL) " "$log" >/dev/null; then
     echo "FAILED: errors in the test log ($log)." >&2
     exit 1
