@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command: set-up if needed, a fresh database with both addons installed (the sales one
-# and the purchase one), both addons' tests with pytest-odoo (HTTP tests included), the
+# The test command: set-up if needed, a fresh database with the sales addon and one with the
+# purchase addon, each addon's tests with pytest-odoo in its database (HTTP tests included), the
 # background-batch tests again in a database with OCA's queue_job, then the checks that need
 # committed data or real processes: install and uninstall of each addon from the Apps menu, two
 # transactions on one order, two batch workers (one killed), a multi-worker server's websocket,
@@ -16,16 +16,20 @@ db="ocr_test_$$"
 apps_db="ocr_apps_$$"
 upgrade_db="ocr_upgrade_$$"
 jobs_db="ocr_jobs_$$"
+purchase_db="ocr_purchase_$$"
 log="$LOCAL/test.log"
-cleanup() { for d in "$db" "$apps_db" "$upgrade_db" "$jobs_db"; do dropdb --if-exists "$d" 2>/dev/null || true; done; }
+cleanup() { for d in "$db" "$apps_db" "$upgrade_db" "$jobs_db" "$purchase_db"; do dropdb --if-exists "$d" 2>/dev/null || true; done; }
 trap cleanup EXIT
 : > "$log"
 
 say "Checking the module manifests of the addons path"
 "$PYTHON" scripts/check_addons_path.py "$ODOO_CONF" 2>&1 | tee -a "$log"
 
-say "Installing $ADDON and $PURCHASE_ADDON (with $TEST_COMPANIONS) in a fresh database $db"
-odoo -d "$db" -i "$ADDON,$PURCHASE_ADDON,$TEST_COMPANIONS" --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
+say "Installing $ADDON (with $TEST_COMPANIONS) in a fresh database $db"
+odoo -d "$db" -i "$ADDON,$TEST_COMPANIONS" --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
+
+say "Installing $PURCHASE_ADDON (with $PURCHASE_TEST_COMPANIONS) in a fresh database $purchase_db"
+odoo -d "$purchase_db" -i "$PURCHASE_ADDON,$PURCHASE_TEST_COMPANIONS" --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
 
 say "Checking the install and uninstall of $ADDON and $PURCHASE_ADDON from the Apps menu in $apps_db"
 odoo -d "$apps_db" -i sale_stock --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
@@ -40,9 +44,13 @@ set +e
 # Odoo logs its warnings and errors (pytest-odoo's default is critical only) straight to the
 # output (-s), where the ERROR check below reads them.
 "$PYTHON" -m pytest -p no:cacheprovider -rs -s --odoo-http --odoo-log-level=warn \
-    --odoo-database="$db" --odoo-config="$ODOO_CONF" --ignore="$jobs_tests" \
-    "$ADDON/tests" "$PURCHASE_ADDON/tests" "$@" 2>&1 | tee -a "$log"
+    --odoo-database="$db" --odoo-config="$ODOO_CONF" --ignore="$jobs_tests" "$ADDON/tests" "$@" 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
+say "Running the purchase addon's tests in $purchase_db"
+"$PYTHON" -m pytest -p no:cacheprovider -rs -s --odoo-http --odoo-log-level=warn \
+    --odoo-database="$purchase_db" --odoo-config="$ODOO_CONF" "$PURCHASE_ADDON/tests" "$@" 2>&1 | tee -a "$log"
+purchase_status=${PIPESTATUS[0]}
+[ "$status" -ne 0 ] || status=$purchase_status
 say "Running the queue_job tests in $jobs_db"
 "$PYTHON" -m pytest -p no:cacheprovider -rs -s --odoo-http --odoo-log-level=warn \
     --odoo-database="$jobs_db" --odoo-config="$ODOO_CONF" "$jobs_tests" 2>&1 | tee -a "$log"
@@ -83,5 +91,5 @@ if grep -E "^=+ .*[0-9]+ skipped" "$log" >/dev/null; then
     echo "FAILED: some tests were skipped; every test must run (see the SKIPPED lines above)." >&2
     exit 1
 fi
-grep -E "^=+ .*(passed|failed|error).* in [0-9.]+s" "$log" | tail -2
+grep -E "^=+ .*(passed|failed|error).* in [0-9.]+s" "$log" | tail -3
 exit "$status"

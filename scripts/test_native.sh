@@ -7,11 +7,15 @@ cd "$ROOT"
 bash scripts/setup.sh
 
 db="ocr_native_$$"
+purchase_db="ocr_native_purchase_$$"
 log="$LOCAL/test-native.log"
-trap 'dropdb --if-exists "$db" 2>/dev/null || true' EXIT
+trap 'dropdb --if-exists "$db" 2>/dev/null || true; dropdb --if-exists "$purchase_db" 2>/dev/null || true' EXIT
 say "Running the tests with odoo-bin --test-enable in $db"
-odoo -d "$db" -i "$ADDON,$PURCHASE_ADDON,$TEST_COMPANIONS" --test-enable --test-tags "/$ADDON,/$PURCHASE_ADDON" \
+odoo -d "$db" -i "$ADDON,$TEST_COMPANIONS" --test-enable --test-tags "/$ADDON" \
     --stop-after-init --log-level=test 2>&1 | tee "$log"
+say "Running the purchase addon's tests with odoo-bin --test-enable in $purchase_db"
+odoo -d "$purchase_db" -i "$PURCHASE_ADDON,$PURCHASE_TEST_COMPANIONS" --test-enable --test-tags "/$PURCHASE_ADDON" \
+    --stop-after-init --log-level=test 2>&1 | tee -a "$log"
 if grep -E " (ERROR|CRITICAL) " "$log" >/dev/null; then
     echo "FAILED: errors in the test log ($log)." >&2
     exit 1

@@ -225,7 +225,9 @@ class OrderCancelReconciledEngine(models.AbstractModel):
             plan = self._prepare_plan(order, taken)
             taken |= plan.documents | plan.draft_invoices
             plans.append(plan)
+        claimed = {}
         for plan in plans:
+            plan.claimed = claimed
             plan.findings = self._get_findings(plan, options, orders._origin)
         return plans
 
@@ -245,6 +247,7 @@ class OrderCancelReconciledEngine(models.AbstractModel):
             writeoffs=self._get_writeoff_shares(external),
             pending_pickings=pickings.filtered(lambda picking: picking.state not in ("done", "cancel")),
             done_pickings=pickings.filtered(lambda picking: picking.state == "done" and not picking.return_id),
+            released_moves=order._get_cancel_reconciled_released_moves(),
         )
 
     def _get_findings(self, plan, options, selection):

@@ -137,6 +137,8 @@ class OrderCancelReconciledEngineAccounting(models.AbstractModel):
                 reason = _("it is matched with a bank statement line")
             elif others:
                 reason = _("it also pays %s", ", ".join(others.mapped("display_name")))
+            elif payment.is_sent:
+                reason = _("it was already sent (a printed check or a payment file)")
             elif move.inalterable_hash:
                 reason = _("its journal entry is hash-protected (inalterable)")
             elif payment.company_id._get_violated_lock_dates(payment.date, False, payment.journal_id):

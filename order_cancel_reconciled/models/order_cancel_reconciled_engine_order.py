@@ -100,7 +100,7 @@ class OrderCancelReconciledEngineOrder(models.AbstractModel):
         ]
 
     def _step_post_chatter(self, plan, options, log):
-        body = Markup(self.env._("Cancelled with its payments, invoices and deliveries by %(user)s: %(log)s")) % {
+        body = Markup(self.env._("Cancelled with its payments, invoices and transfers by %(user)s: %(log)s")) % {
             "user": self.env.user.name,
             "log": log._get_html_link(),
         }

@@ -1,4 +1,4 @@
-from odoo import models
+from odoo import Command, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_is_zero, formatLang
 
@@ -21,36 +21,58 @@ class OrderCancelReconciledEngineStock(models.AbstractModel):
         return findings + self._get_received_goods_findings(plan, options)
 
     def _get_received_goods_findings(self, plan, options):
-        """Goods received (a purchase's receipts) go back from where they are now, and only if
-        they are still there: sold or used, they cannot be returned. Validated now, the return
-        refuses the run; prepared, it waits in the warehouse, which the preview says."""
+        """Goods received (a purchase's receipts) go back from where they are now in the
+        warehouse, and only what is still there and free: goods delivered or used since are
+        not returned (a warning), goods split between steps of a reception are refused, and
+        what the run needs beyond what is free refuses an immediate return or leaves a prepared
+        one waiting, which the preview says. Earlier orders of the same run count first."""
         _ = self.env._
         findings = []
         needed = {}
-        for move, quantity in self._get_returnable_quantities(plan.done_pickings).items():
-            if not self._is_received(move):
-                continue
-            location = self._get_goods_location(move)
-            if not location:
+        quantities = self._get_returnable_quantities(plan.done_pickings)
+        received = plan.done_pickings.move_ids.filtered(
+            lambda move: move.state == "done" and not move.scrapped and self._is_received(move)
+        )
+        for move in received:
+            quantity = quantities.get(move, 0.0)
+            whereabouts = self._get_received_whereabouts(move)
+            left_warehouse = move.product_qty - self._get_returned_quantity(move) - sum(whereabouts.values())
+            if float_compare(left_warehouse, 0.0, precision_rounding=move.product_id.uom_id.rounding) > 0:
                 message = _(
-                    "The goods of %(receipt)s are partly still in %(location)s and partly moved on in the "
-                    "warehouse: finish or return its internal transfers first.",
+                    "%(quantity)s %(uom)s of %(product)s received with %(receipt)s already left the warehouse "
+                    "(delivered or used): they are not returned.",
+                    quantity=formatLang(self.env, left_warehouse, dp="Product Unit of Measure"),
+                    uom=move.product_id.uom_id.name,
+                    product=move.product_id.display_name,
                     receipt=move.picking_id.name,
-                    location=move.location_dest_id.display_name,
+                )
+                findings.append(Finding(message))
+            if not whereabouts:
+                continue
+            if len(whereabouts) > 1:
+                message = _(
+                    "The goods of %(receipt)s are partly in %(locations)s: finish or return its internal transfers "
+                    "first, then cancel.",
+                    receipt=move.picking_id.name,
+                    locations=", ".join(location.display_name for location in whereabouts),
                 )
                 findings.append(Finding(message, blocking=True))
                 continue
-            key = (move.product_id, location)
-            needed[key] = needed.get(key, 0.0) + quantity
-        available = self._get_unreserved_quantities(needed)
-        for (product, location), quantity in needed.items():
-            left = available.get((product, location), 0.0)
+            location = next(iter(whereabouts))
+            for lot, lot_quantity in self._get_received_lots(move, quantity).items():
+                key = (move.product_id, location, lot)
+                needed[key] = needed.get(key, 0.0) + lot_quantity
+        available = self._get_unreserved_quantities(needed, plan)
+        for key, quantity in needed.items():
+            product, location, lot = key
+            left = available.get(key, 0.0) - plan.claimed.get(key, 0.0)
+            plan.claimed[key] = plan.claimed.get(key, 0.0) + quantity
             if float_compare(left, quantity, precision_rounding=product.uom_id.rounding) >= 0:
                 continue
             values = {
                 "quantity": formatLang(self.env, quantity, dp="Product Unit of Measure"),
                 "uom": product.uom_id.name,
-                "product": product.display_name,
+                "product": f"{product.display_name} ({lot.name})" if lot else product.display_name,
                 "location": location.display_name,
                 "left": formatLang(self.env, max(left, 0.0), dp="Product Unit of Measure"),
             }
@@ -75,36 +97,69 @@ class OrderCancelReconciledEngineStock(models.AbstractModel):
     def _is_received(move):
         return move.location_id.usage == "supplier" and move.location_dest_id.usage == "internal"
 
-    def _get_goods_location(self, move):
-        """Where the goods of a done receipt move are now: its destination, or where the done
-        next steps of a multi-step reception took all of them; False when they are split."""
-        onward = move.move_dest_ids.filtered(lambda dest: dest.state == "done" and not dest.origin_returned_move_id)
-        moved = sum(onward.mapped("product_qty"))
-        rounding = move.product_id.uom_id.rounding
-        if float_is_zero(moved, precision_rounding=rounding):
-            return move.location_dest_id
-        if float_compare(moved, move.product_qty, precision_rounding=rounding) < 0:
-            return self.env["stock.location"]
-        locations = self.env["stock.location"].union(*(self._get_goods_location(dest) for dest in onward))
-        return locations if len(locations) == 1 else self.env["stock.location"]
+    @staticmethod
+    def _get_returned_quantity(move):
+        return sum(move.returned_move_ids.filtered(lambda ret: ret.state != "cancel").mapped("product_qty"))
 
-    def _get_unreserved_quantities(self, needed):
-        """Per (product, location) asked: what is on hand and not reserved in it and below it."""
+    def _get_received_whereabouts(self, move, quantity=None):
+        """{location: quantity} of a done receipt move's goods still in the warehouse: in its
+        destination, or where the done next steps of a multi-step reception took them. What
+        left the warehouse (a delivery, a production) is not in it."""
+        rounding = move.product_id.uom_id.rounding
+        if quantity is None:
+            quantity = move.product_qty - self._get_returned_quantity(move)
+        whereabouts = {}
+        rest = quantity
+        onward = move.move_dest_ids.filtered(lambda dest: dest.state == "done" and not dest.origin_returned_move_id)
+        for dest in onward:
+            share = min(dest.product_qty - self._get_returned_quantity(dest), rest)
+            if float_compare(share, 0.0, precision_rounding=rounding) <= 0:
+                continue
+            rest -= share
+            if dest.location_dest_id.usage in ("internal", "transit"):
+                for location, moved in self._get_received_whereabouts(dest, share).items():
+                    whereabouts[location] = whereabouts.get(location, 0.0) + moved
+        if float_compare(rest, 0.0, precision_rounding=rounding) > 0:
+            whereabouts[move.location_dest_id] = whereabouts.get(move.location_dest_id, 0.0) + rest
+        return whereabouts
+
+    def _get_received_lots(self, move, quantity):
+        """{lot: quantity} of what goes back of a receipt move: its own lots, or no lot."""
+        if move.product_id.tracking == "none":
+            return {self.env["stock.lot"]: quantity}
+        lots = {}
+        for line in move.move_line_ids:
+            lots[line.lot_id] = lots.get(line.lot_id, 0.0) + line.quantity_product_uom
+        return lots
+
+    def _get_unreserved_quantities(self, needed, plan):
+        """Per (product, location, lot) asked: what is on hand and not reserved in the location
+        and below it. Reservations the run frees count as free: those of the plan's own pending
+        transfers (a reception's next step waiting to put the goods away) and of the transfers
+        waiting for goods bought for them (plan.released_moves)."""
         if not needed:
             return {}
-        products = self.env["product.product"].union(*(product for product, _location in needed))
-        locations = self.env["stock.location"].union(*(location for _product, location in needed))
+        products = self.env["product.product"].union(*(key[0] for key in needed))
+        locations = self.env["stock.location"].union(*(key[1] for key in needed))
         groups = self.env["stock.quant"]._read_group(
             [("product_id", "in", products.ids), ("location_id", "child_of", locations.ids)],
-            ["product_id", "location_id"],
+            ["product_id", "location_id", "lot_id"],
             ["quantity:sum", "reserved_quantity:sum"],
         )
+        own = (plan.pending_pickings.move_ids | plan.released_moves).move_line_ids
+        own_reserved = {}
+        for line in own:
+            key = (line.product_id, line.location_id, line.lot_id)
+            own_reserved[key] = own_reserved.get(key, 0.0) + line.quantity_product_uom
         available = {}
-        for product, quant_location, quantity, reserved in groups:
+        for product, quant_location, lot, quantity, reserved in groups:
+            free = quantity - reserved + own_reserved.get((product, quant_location, lot), 0.0)
             for location in locations:
                 if quant_location.parent_path.startswith(location.parent_path):
-                    key = (product, location)
-                    available[key] = available.get(key, 0.0) + quantity - reserved
+                    for key in ((product, location, lot), (product, location, self.env["stock.lot"])):
+                        if key in needed:
+                            available[key] = available.get(key, 0.0) + free
+                            break
         return available
 
     def _step_cancel_pending_pickings(self, plan, options, log):
@@ -126,6 +181,9 @@ class OrderCancelReconciledEngineStock(models.AbstractModel):
         if options.stock_action == "none":
             return
         quantities = self._get_returnable_quantities(plan.done_pickings)
+        # Goods bought for another transfer go back: it lets them go, and looks for others after.
+        released = plan.released_moves.filtered(lambda move: move.state not in ("done", "cancel"))
+        released._do_unreserve()
         vals_list = []
         for picking in plan.done_pickings:
             if not any(move in quantities for move in picking.move_ids):
@@ -144,6 +202,7 @@ class OrderCancelReconciledEngineStock(models.AbstractModel):
                 }
                 for move in return_picking.move_ids
             ]
+        released._action_assign()
         self._add_log_lines(log, vals_list)
 
     def _get_returnable_quantities(self, pickings):
@@ -155,13 +214,16 @@ class OrderCancelReconciledEngineStock(models.AbstractModel):
         """
         quantities = {}
         for move in pickings.move_ids.filtered(lambda move: move.state == "done" and not move.scrapped):
-            gone = move.returned_move_ids.filtered(lambda ret: ret.state != "cancel")
-            if not self._is_received(move):
-                # Received goods moved on in the warehouse are still ours: they go back from there.
+            if self._is_received(move):
+                # Received goods moved on in the warehouse are still ours: they go back from where
+                # they are; those delivered or used since are not.
+                quantity = sum(self._get_received_whereabouts(move).values())
+            else:
+                gone = move.returned_move_ids.filtered(lambda ret: ret.state != "cancel")
                 gone |= move.move_dest_ids.filtered(
                     lambda dest: dest.state == "done" and not dest.origin_returned_move_id
                 )
-            quantity = move.product_qty - sum(gone.mapped("product_qty"))
+                quantity = move.product_qty - sum(gone.mapped("product_qty"))
             if not float_is_zero(quantity, precision_rounding=move.product_id.uom_id.rounding):
                 quantities[move] = quantity
         return quantities
@@ -174,17 +236,56 @@ class OrderCancelReconciledEngineStock(models.AbstractModel):
         )
         for line in wizard.product_return_moves:
             line.write({"quantity": quantities.get(line.move_id, 0.0), "to_refund": True})
+        # Where received goods are now, read before the return counts as taking them back.
+        sources = {
+            move: next(iter(self._get_received_whereabouts(move)), move.location_dest_id)
+            for move in picking.move_ids
+            if self._is_received(move) and move in quantities
+        }
         return_picking = wizard._create_return()
-        received = picking.move_ids.filtered(lambda move: self._is_received(move) and move in quantities)
-        locations = self.env["stock.location"].union(*(self._get_goods_location(move) for move in received))
-        if len(locations) == 1 and locations != return_picking.location_id:
-            # A multi-step reception took the goods on to stock: they leave from there.
-            return_picking.location_id = locations
-            return_picking.action_assign()
+        self._return_received_goods_from_where_they_are(return_picking, sources)
         return return_picking
+
+    def _return_received_goods_from_where_they_are(self, return_picking, sources):
+        """A return of received goods leaves from where they are now (`sources`: per receipt
+        move; after a multi-step reception, stock), reserving the received lots. Odoo's return
+        takes them from the receipt's destination and chains the return to the receipt, which
+        would reserve only what is still there."""
+        moves = return_picking.move_ids.filtered(lambda move: move.origin_returned_move_id in sources)
+        if not moves:
+            return
+        return_picking.do_unreserve()
+        locations = {move: sources[move.origin_returned_move_id] for move in moves}
+        if len(set(locations.values())) == 1:
+            return_picking.location_id = next(iter(locations.values()))
+        for move, location in locations.items():
+            move.write(
+                {"location_id": location.id, "move_orig_ids": [Command.clear()], "procure_method": "make_to_stock"}
+            )
+        for move in moves:
+            if move.product_id.tracking == "none":
+                continue
+            lots = self._get_received_lots(move.origin_returned_move_id, move.product_qty)
+            for lot, quantity in lots.items():
+                move._update_reserved_quantity(quantity, move.location_id, lot_id=lot, strict=False)
+            move._recompute_state()
+        return_picking.action_assign()
 
     def _validate_return(self, return_picking):
         for move in return_picking.move_ids:
+            if self._is_received(move.origin_returned_move_id):
+                # Goods going out of our stock: only what is reserved, never a negative stock.
+                if float_compare(move.quantity, move.product_uom_qty, precision_rounding=move.product_uom.rounding) < 0:
+                    raise UserError(
+                        self.env._(
+                            "Return %(picking)s could not be validated: %(product)s is not all on hand in "
+                            "%(location)s.",
+                            picking=return_picking.name,
+                            product=move.product_id.display_name,
+                            location=move.location_id.display_name,
+                        )
+                    )
+                continue
             move.quantity = move.product_uom_qty
         return_picking.move_ids.picked = True
         return_picking.with_context(skip_backorder=True, skip_sms=True).button_validate()

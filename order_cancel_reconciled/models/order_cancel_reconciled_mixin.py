@@ -102,6 +102,11 @@ class OrderCancelReconciledMixin(models.AbstractModel):
     def _get_cancel_reconciled_pickings(self):
         return self.picking_ids
 
+    def _get_cancel_reconciled_released_moves(self):
+        """Stock moves waiting for goods of this order that its returns take back: their
+        reservations are released for the returns (none by default)."""
+        return self.env["stock.move"]
+
     def _get_cancel_reconciled_orders_of(self, invoices):
         """The orders of this kind these invoices bill."""
         raise NotImplementedError

@@ -120,9 +120,14 @@ class OrderPlan:
     writeoffs: list  # of WriteoffShare
     pending_pickings: object
     done_pickings: object
+    # Stock moves waiting for goods of this order that its returns take back (bought to order).
+    released_moves: object
     findings: list = field(default_factory=list)
     # Filled by the run: per freed payment line, the receivable line of its discounts' reversal.
     writeoff_reversals: dict = field(default_factory=dict)
+    # Received goods that earlier orders of the run take back, per (product, location, lot):
+    # shared by the plans of one run, so that two orders do not count the same goods as free.
+    claimed: dict = field(default_factory=dict)
 
     @property
     def refusal(self):

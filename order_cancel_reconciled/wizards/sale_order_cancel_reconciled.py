@@ -365,7 +365,21 @@ class SaleOrderCancelReconciled(models.TransientModel):
         for plan in plans:
             balances[plan.order.partner_id.commercial_partner_id] += engine._get_balance_change(plan, options)
         currency = company.currency_id
-        return {partner: currency.format(currency.round(amount) + 0.0) for partner, amount in balances.items()}
+        return {
+            partner: self._describe_balance(currency, currency.round(amount) + 0.0)
+            for partner, amount in balances.items()
+        }
+
+    def _describe_balance(self, currency, balance):
+        """A customer's receivable as an amount; a vendor's payable in words, which way it is owed
+        (a payable's debit is what the vendor owes us)."""
+        if not self._vendor_side:
+            return currency.format(balance)
+        if currency.is_zero(balance):
+            return self.env._("nothing owed either way")
+        if balance > 0:
+            return self.env._("%s owed by the vendor", currency.format(balance))
+        return self.env._("%s owed to the vendor", currency.format(-balance))
 
     def _prepare_summary(self, plans, previews, options):
         """The batch at a glance: what is ready, what is blocked and why, the money and goods."""

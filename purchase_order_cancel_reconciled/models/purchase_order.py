@@ -1,4 +1,4 @@
-from odoo import api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.order_cancel_reconciled.models.order_cancel_reconciled_plan import (
@@ -103,7 +103,9 @@ class PurchaseOrder(models.Model):
             with_bills = self.filtered("has_posted_bills")
             if with_bills:
                 if self.env.user.has_group(GROUP_XMLID):
-                    return with_bills.action_cancel_reconciled()
+                    # Every selected order, as on the sales side: those without bills show as
+                    # blocked in the preview, never silently left out.
+                    return self.action_cancel_reconciled()
                 raise UserError(with_bills._ask_a_member_message())
         return super().button_cancel()
 
@@ -160,17 +162,56 @@ class PurchaseOrder(models.Model):
     def _get_cancel_reconciled_pickings(self):
         # Goods shipped by the vendor straight to a customer (dropship) are the customer's: they
         # come back with the sale order's cancellation or a return from the customer, not here.
-        return self.picking_ids.filtered(
+        pickings = self.picking_ids.filtered(
             lambda picking: not (picking.state == "done" and picking._is_direct_to_customer())
         )
+        # The next steps of a multi-step reception still waiting (put away, quality) go with the
+        # order: their moves are not the order's lines', so they are not in its picking_ids.
+        return pickings | self._get_waiting_reception_steps().picking_id
+
+    def _get_reception_chain(self):
+        """The moves of the next steps of a multi-step reception (inside the warehouse)."""
+        chain = self.env["stock.move"]
+        moves = self.order_line.move_ids
+        while moves:
+            moves = moves.move_dest_ids.filtered(lambda move: move.location_dest_id.usage in ("internal", "transit"))
+            moves -= chain
+            chain |= moves
+        return chain
+
+    def _get_waiting_reception_steps(self):
+        """Moves of the reception's next steps not done yet (put away, quality)."""
+        return self._get_reception_chain().filtered(lambda move: move.state not in ("done", "cancel"))
+
+    def _get_cancel_reconciled_released_moves(self):
+        return self._get_waiting_outside_moves()
+
+    def _get_waiting_outside_moves(self):
+        """Moves out of the warehouse (a customer's delivery, a production) waiting for these
+        goods: bought to order."""
+        inside = self.order_line.move_ids | self._get_reception_chain()
+        outside = (inside.move_dest_ids | self.order_line.move_dest_ids).filtered(
+            lambda move: move.location_dest_id.usage not in ("internal", "transit")
+        )
+        return outside.filtered(lambda move: move.state not in ("done", "cancel"))
 
     def _get_cancel_reconciled_findings(self, plan, options):
         if options.stock_action == "none":
             return []
+        findings = []
+        waiting = self._get_waiting_outside_moves()
+        if waiting and self.picking_ids.filtered(lambda picking: picking.state == "done"):
+            message = self.env._(
+                "%(order)s bought goods for %(transfers)s: the return takes them back to the vendor, and these "
+                "transfers then wait for other stock.",
+                order=self.name,
+                transfers=", ".join(waiting.picking_id.mapped("name")) or ", ".join(waiting.mapped("reference")),
+            )
+            findings.append(Finding(message))
         shipped = self.picking_ids.filtered(
             lambda picking: picking.state == "done" and picking._is_direct_to_customer()
         )
-        return [
+        return findings + [
             Finding(
                 self.env._(
                     "%(picking)s went from the vendor straight to %(customer)s: its goods are not returned with this "
@@ -204,8 +245,15 @@ class PurchaseOrder(models.Model):
         are cancelled like its Cancel does."""
         moves = self.order_line.move_ids.filtered(lambda move: move.state not in ("done", "cancel"))
         moves._action_cancel()
-        # A sale's delivery waiting for these goods (make to order) takes them from stock instead.
-        waiting = self.order_line.move_dest_ids.filtered(lambda move: move.state not in ("done", "cancel"))
+        # A delivery waiting for these goods (bought to order) is no longer chained to them: it
+        # takes its goods from stock, like after Odoo's Cancel.
+        waiting = self._get_waiting_outside_moves()
+        for move in waiting:
+            if move.move_orig_ids:
+                move.move_orig_ids = [Command.clear()]
         waiting.write({"procure_method": "make_to_stock"})
         waiting._recompute_state()
         self.with_context(**{PLAIN_CANCEL_KEY: True}).write({"state": "cancel", "mail_reminder_confirmed": False})
+        if hasattr(self, "_activity_cancel_on_sale"):
+            # With sale_purchase: the salespeople of the sale orders it served are told, as by Odoo's Cancel.
+            self._activity_cancel_on_sale()

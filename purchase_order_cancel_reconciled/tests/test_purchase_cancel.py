@@ -318,3 +318,179 @@ class TestPurchaseDropship(PurchaseCancelCommon):
         self.assertEqual(order.state, "cancel")
         self.assertFalse(self.env["stock.picking"].search([("return_id", "=", dropship.id)]))
         self.assertEqual(self.on_hand(self.product_a), on_hand)
+
+
+@tagged("post_install", "-at_install")
+class TestPurchaseReceivedGoods(PurchaseCancelCommon):
+    """Received goods go back from where they are, only what is still ours and free."""
+
+    def bought_to_order(self):
+        """A customer's order of a product bought on order (MTO + Buy): its purchase order,
+        received and paid."""
+        mto = self.warehouse.mto_pull_id.route_id
+        mto.active = True
+        product = self.env["product.product"].create(
+            {
+                "name": "Bought To Order",
+                "is_storable": True,
+                "supplier_taxes_id": [],
+                "route_ids": [Command.set((mto | self.warehouse.buy_pull_id.route_id).ids)],
+                "seller_ids": [Command.create({"partner_id": self.vendor.id, "price": 30.0})],
+            }
+        )
+        sale = self.create_order([(product, 2.0)])
+        order = sale._get_purchase_orders() if hasattr(sale, "_get_purchase_orders") else self.env["purchase.order"]
+        order = order or self.env["purchase.order"].search(
+            [("partner_id", "=", self.vendor.id), ("state", "=", "draft")]
+        )
+        self.assertEqual(len(order), 1, "the sale ordered the goods from the vendor")
+        order.button_confirm()
+        self.receive(order)
+        self.pay(self.bill(order))
+        return sale, order, product
+
+    def test_goods_bought_to_order_and_delivered_are_not_returned(self):
+        sale, order, product = self.bought_to_order()
+        self.deliver(sale)
+        self.assertEqual(product.qty_available, 0.0)
+        wizard = self.env["purchase.order.cancel.reconciled"].create(
+            {"order_ids": [Command.set(order.ids)], "stock_action": "return_validate"}
+        )
+        self.assertIn("already left the warehouse", wizard.preview_html)
+        self.assertFalse(wizard.is_blocked, wizard.preview_html)
+        wizard.action_confirm()
+        self.assertEqual(order.state, "cancel")
+        self.assertFalse(self.env["stock.picking"].search([("return_id", "in", order.picking_ids.ids)]))
+        self.assertFalse(
+            self.env["stock.quant"].search(
+                [("product_id", "=", product.id), ("quantity", "<", 0), ("location_id.usage", "=", "internal")]
+            ),
+            "no negative stock anywhere",
+        )
+
+    def test_goods_bought_to_order_not_delivered_yet(self):
+        sale, order, product = self.bought_to_order()
+        delivery = sale.picking_ids
+        receipt = order.picking_ids
+        self.assertEqual(delivery.state, "assigned")
+        wizard = self.env["purchase.order.cancel.reconciled"].create({"order_ids": [Command.set(order.ids)]})
+        self.assertIn(delivery.name, wizard.preview_html)
+        self.assertIn("wait for other stock", wizard.preview_html)
+        wizard.stock_action = "return_validate"
+        wizard.action_confirm()
+        returned = self.env["stock.picking"].search([("return_id", "=", receipt.id)])
+        self.assertEqual(returned.state, "done")
+        self.assertEqual(product.qty_available, 0.0)
+        self.assertFalse(delivery.move_ids.move_orig_ids, "the delivery is no longer chained to the cancelled purchase")
+        self.assertEqual(delivery.move_ids.procure_method, "make_to_stock")
+        self.assertEqual(delivery.state, "confirmed", "it waits for other stock")
+
+    def two_step_order(self, product, quantity, put_away_to=None):
+        self.warehouse.reception_steps = "two_steps"
+        order = self.create_po([(product, quantity)])
+        self.receive(order)
+        internal = order.picking_ids.move_ids.move_dest_ids.picking_id
+        if put_away_to:
+            for move in internal.move_ids:
+                move.move_line_ids.location_dest_id = put_away_to
+                move.quantity = move.product_uom_qty
+            internal.move_ids.picked = True
+            internal.button_validate()
+        self.pay(self.bill(order))
+        return order, internal
+
+    def test_put_away_on_a_shelf_goes_back_from_the_shelf(self):
+        shelf = self.env["stock.location"].create({"name": "Shelf 1", "location_id": self.stock_location.id})
+        product = self.env["product.product"].create({"name": "Shelved", "is_storable": True, "supplier_taxes_id": []})
+        order, _internal = self.two_step_order(product, 3.0, put_away_to=shelf)
+        self.assertEqual(product.with_context(location=shelf.id).qty_available, 3.0)
+        self.cancel_po(order, stock_action="return_validate")
+        self.assertEqual(product.qty_available, 0.0)
+        self.assertFalse(
+            self.env["stock.quant"].search(
+                [("product_id", "=", product.id), ("quantity", "<", 0), ("location_id.usage", "=", "internal")]
+            )
+        )
+
+    def test_waiting_put_away_is_cancelled_and_goods_go_back_from_input(self):
+        product = self.env["product.product"].create(
+            {"name": "Not Put Away", "is_storable": True, "supplier_taxes_id": []}
+        )
+        order, internal = self.two_step_order(product, 3.0)
+        receipt = order.picking_ids
+        self.assertIn(internal.state, ("assigned", "confirmed"))
+        wizard = self.env["purchase.order.cancel.reconciled"].create(
+            {"order_ids": [Command.set(order.ids)], "stock_action": "return_validate"}
+        )
+        self.assertFalse(wizard.is_blocked, wizard.preview_html)
+        self.assertIn(internal.name, wizard.preview_html)
+        wizard.action_confirm()
+        self.assertEqual(internal.state, "cancel", "the put-away goes with the order")
+        returned = self.env["stock.picking"].search([("return_id", "=", receipt.id)])
+        self.assertEqual(returned.state, "done")
+        self.assertEqual(returned.location_id, self.warehouse.wh_input_stock_loc_id)
+        self.assertEqual(product.qty_available, 0.0)
+
+    def test_serials_put_away_go_back_with_their_numbers(self):
+        product = self.env["product.product"].create(
+            {"name": "Serial Two Steps", "is_storable": True, "tracking": "serial", "supplier_taxes_id": []}
+        )
+        self.warehouse.reception_steps = "two_steps"
+        order = self.create_po([(product, 2.0)])
+        receipt = order.picking_ids
+        lots = self.env["stock.lot"].create([{"name": name, "product_id": product.id} for name in ("TS-1", "TS-2")])
+        receipt.move_ids.lot_ids = lots
+        receipt.move_ids.picked = True
+        receipt.button_validate()
+        internal = receipt.move_ids.move_dest_ids.picking_id
+        internal.action_assign()
+        internal.move_ids.picked = True
+        internal.button_validate()
+        self.assertEqual(internal.state, "done")
+        # Another serial of the product, bought elsewhere, is on hand too: it must stay.
+        other = self.env["stock.lot"].create({"name": "TS-OTHER", "product_id": product.id})
+        self.env["stock.quant"]._update_available_quantity(product, self.stock_location, 1.0, lot_id=other)
+        self.pay(self.bill(order))
+        self.cancel_po(order, stock_action="return_validate")
+        returned = self.env["stock.picking"].search([("return_id", "=", receipt.id)])
+        self.assertEqual(returned.state, "done")
+        self.assertEqual(sorted(returned.move_line_ids.lot_id.mapped("name")), ["TS-1", "TS-2"])
+        self.assertEqual(product.qty_available, 1.0)
+
+    def test_two_orders_of_one_run_do_not_count_the_same_goods(self):
+        product = self.env["product.product"].create(
+            {"name": "Shared Goods", "is_storable": True, "supplier_taxes_id": []}
+        )
+        first = self.create_po([(product, 3.0)])
+        second = self.create_po([(product, 3.0)])
+        for order in first | second:
+            self.receive(order)
+            self.pay(self.bill(order))
+        self.deliver(self.create_order([(product, 2.0)]))
+        self.assertEqual(product.qty_available, 4.0)
+        wizard = self.env["purchase.order.cancel.reconciled"].create(
+            {"order_ids": [Command.set((first | second).ids)], "stock_action": "return_validate"}
+        )
+        self.assertTrue(wizard.is_blocked, "4 on hand cannot send 6 back")
+        self.assertIn("only 1", wizard.preview_html)
+        with self.assertRaises(UserError):
+            (first | second).cancel_reconciled(stock_action="return_validate")
+        self.assertEqual(product.qty_available, 4.0)
+
+    def test_a_sent_vendor_payment_is_not_cancelled(self):
+        order, _bill, payment = self.paid_received_po()
+        payment.is_sent = True
+        wizard = self.env["purchase.order.cancel.reconciled"].create(
+            {"order_ids": [Command.set(order.ids)], "payment_action": "cancel"}
+        )
+        self.assertTrue(wizard.is_blocked)
+        self.assertIn("already sent", wizard.preview_html)
+        wizard.payment_action = "keep"
+        self.assertFalse(wizard.is_blocked)
+
+    def test_vendor_balance_says_who_owes_whom(self):
+        order, _bill, _payment = self.paid_received_po(price=15.0)
+        wizard = self.env["purchase.order.cancel.reconciled"].create({"order_ids": [Command.set(order.ids)]})
+        self.assertIn("30.00 owed by the vendor", wizard.preview_html)
+        wizard.payment_action = "refund"
+        self.assertIn("nothing owed either way", wizard.preview_html)

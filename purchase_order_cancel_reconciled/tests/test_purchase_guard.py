@@ -141,3 +141,37 @@ class TestPurchaseGuardAndRoles(PurchaseCancelCommon):
         locks = [line for line in captured.output if "FOR UPDATE NOWAIT" in line]
         self.assertTrue(any('"purchase_order"' in line and str(self.order.id) in line for line in locks), locks)
         self.assertFalse(any('"sale_order"' in line for line in locks), locks)
+
+    def test_logs_are_searched_by_name_without_the_other_app(self):
+        """A sales member (no Purchase app) and a purchase member (no Sales app) search the
+        logs by order name."""
+        sale_order, _invoice, _payment = self.paid_delivered_order()
+        sale_member = self.new_user(
+            "po_sale_only",
+            "order_cancel_reconciled.group_cancel_reconciled,sales_team.group_sale_salesman_all_leads",
+        )
+        sale_log = sale_order.with_user(sale_member).cancel_reconciled()
+        purchase_log = self.order.with_user(self.member).cancel_reconciled()
+        logs = self.env["sale.order.cancel.reconciled.log"]
+        self.assertFalse(sale_member.has_group("purchase.group_purchase_user"))
+        self.assertEqual(logs.with_user(sale_member).search([("name", "ilike", sale_order.name)]), sale_log)
+        self.assertEqual(logs.with_user(sale_member).name_search(sale_order.name)[0][0], sale_log.id)
+        self.assertFalse(self.member.has_group("sales_team.group_sale_salesman"))
+        self.assertEqual(logs.with_user(self.member).search([("name", "ilike", self.order.name)]), purchase_log)
+        self.assertEqual(logs.with_user(self.member).search([("name", "not ilike", self.order.name)]), logs)
+
+    def test_the_lists_cancel_leads_members_with_the_whole_selection(self):
+        for view in ("purchase.purchase_order_kpis_tree", "purchase.purchase_order_view_tree"):
+            arch = self.env["purchase.order"].get_view(self.env.ref(view).id, "list")["arch"]
+            self.assertIn("order_cancel_reconciled_from_button", arch, view)
+        unbilled = self.create_po()
+        selection = (self.order | unbilled).with_user(self.member)
+        action = selection.with_context(order_cancel_reconciled_from_button=True).button_cancel()
+        self.assertEqual(action["context"]["default_order_ids"], selection.ids)
+        wizard = (
+            self.env["purchase.order.cancel.reconciled"]
+            .with_user(self.member)
+            .create({"order_ids": [Command.set(selection.ids)]})
+        )
+        self.assertEqual(wizard.blocked_order_ids, unbilled, "the unbilled order shows as blocked, not left out")
+        self.assertTrue(wizard.can_remove_blocked)
