@@ -2,6 +2,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import CancelReconciledCommon
+from .translations import untranslated_terms
 
 
 @tagged("post_install", "-at_install")
@@ -136,3 +137,10 @@ class TestI18n(CancelReconciledCommon):
         failed = batch.line_ids.filtered(lambda line: line.state == "failed")
         self.assertEqual(failed.error, f"{bad.name} 没有需要撤销的已过账发票：请使用标准的“取消”按钮取消订单。")
         self.assertIn("批次", batch.message_ids[0].body)
+
+    def test_every_string_has_its_translations(self):
+        """A string added to the code, a view or the data without its Chinese (or French)
+        translation fails here, whether or not the .pot was exported again."""
+        for lang in ("zh_CN", "fr"):
+            with self.subTest(lang=lang):
+                self.assertEqual(untranslated_terms(self.env, "order_cancel_reconciled", lang), [])

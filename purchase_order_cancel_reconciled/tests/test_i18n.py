@@ -1,8 +1,12 @@
+import re
+
 import polib
 
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools.misc import file_path
+
+from odoo.addons.order_cancel_reconciled.tests.translations import untranslated_terms
 
 from .common import PurchaseCancelCommon
 
@@ -72,12 +76,40 @@ class TestPurchaseI18n(PurchaseCancelCommon):
         )
 
     def test_preview_in_chinese(self):
-        order, _bill, _payment = self.paid_received_po()
+        order, bill, payment = self.paid_received_po()
         preview = str(self.open_wizard(order, "zh_CN").preview_html)
         self.assertIn("保留为供应商预付款", preview, "kept as vendor credit")
-        self.assertIn("取消后的供应商余额（应付）：", preview, "Vendor balance after (payable):")
-        for english in ("kept as vendor credit", "Vendor balance after", "Unreconcile", "Customer balance after"):
+        # The vendor's balance after says in words which way it is owed: the kept payment is owed by the vendor.
+        self.assertIn("取消后的供应商余额：", preview, "Vendor balance after:")
+        self.assertIn("供应商欠我方", preview, "owed by the vendor")
+        self.assertNotIn("（应付）", preview, "the former label's “(payable)”")
+        for english in (
+            "kept as vendor credit",
+            "Vendor balance after",
+            "owed by the vendor",
+            "owed to the vendor",
+            "nothing owed",
+            "Unreconcile",
+            "Customer balance after",
+            "return prepared",
+            "credit note",
+        ):
             self.assertNotIn(english, preview)
+        # Only the documents' own names stay as they are: no English word of the preview's text is left.
+        text = re.sub(r"<[^>]*>", " ", preview)
+        names = [
+            order.name,
+            order.partner_id.display_name,
+            bill.name,
+            payment.name,
+            *order.picking_ids.mapped("name"),
+            *order.order_line.product_id.mapped("display_name"),
+            *order.order_line.product_uom.mapped("name"),
+            *order.order_line.product_uom.with_context(lang="zh_CN").mapped("name"),
+        ]
+        for name in sorted(names, key=len, reverse=True):
+            text = text.replace(name, " ")
+        self.assertFalse(re.findall(r"[A-Za-z]{2,}", text), text)
 
     def test_refusal_in_chinese(self):
         order, _bill, _payment = self.paid_received_po()
@@ -100,3 +132,10 @@ class TestPurchaseI18n(PurchaseCancelCommon):
             translations = {entry.msgid: entry.msgstr for entry in po if not entry.obsolete and not entry.fuzzy}
             untranslated = [entry.msgid for entry in pot if not translations.get(entry.msgid)]
             self.assertFalse(untranslated, f"{lang}.po leaves these terms untranslated")
+
+    def test_every_string_has_its_translations(self):
+        """Read from the code, views and data, not from the .pot: a new string without its
+        translations fails here."""
+        for lang in ("zh_CN", "fr"):
+            with self.subTest(lang=lang):
+                self.assertEqual(untranslated_terms(self.env, "purchase_order_cancel_reconciled", lang), [])
