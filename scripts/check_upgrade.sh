@@ -11,11 +11,12 @@ cd "$ROOT"
 db="$1"
 manifest="$ADDON/__manifest__.py"
 version=$(sed -n 's/.*"version": "\([0-9.]*\)".*/\1/p' "$manifest")
-bump=$(git log --format=%H -1 -S"\"version\": \"$version\"" -- "$manifest")
-[ -n "$bump" ] && git cat-file -e "$bump^" 2>/dev/null \
-    || die "The commit before version $version is not in this clone (a shallow clone?): fetch the history."
-old_version=$(git show "$bump^:$manifest" | sed -n 's/.*"version": "\([0-9.]*\)".*/\1/p')
+# The previous release, the one administrators run: 18.0.1.2.0 was a development version, never
+# released (see readme/HISTORY.md).
+old_version="${PREVIOUS_RELEASE:-18.0.1.1.0}"
 release=$(git log --format=%H --reverse -S"\"version\": \"$old_version\"" -- "$manifest" | sed -n 1p)
+[ -n "$release" ] && git cat-file -e "$release" 2>/dev/null \
+    || die "The commit of version $old_version is not in this clone (a shallow clone?): fetch the history."
 old_dir=$(mktemp -d)
 trap 'rm -rf "$old_dir"; dropdb --if-exists "$db" 2>/dev/null || true' EXIT
 git archive "$release" "$ADDON" | tar -x -C "$old_dir"
@@ -58,18 +59,19 @@ check("the logs of $old_version are there before the upgrade", len(logs) == 2)
 check("every log and log line is kept by the upgrade", after == """$before""")
 module = env["ir.module.module"].search([("name", "=", "$ADDON")])
 check("the installed version is $version", module.latest_version == "$version" and module.state == "installed")
+check("the logs say they record sale orders (18.0.2.0.0)", logs and set(logs.mapped("order_kind")) == {"sale"} and all(logs.mapped("order_id")))
 group = env.ref("$ADDON.group_cancel_reconciled")
-check("the group has a category of its own (18.0.1.2.0)", group.category_id == env.ref("$ADDON.module_category_cancel_reconciled"))
-check("the Sales app is installed with it (18.0.1.2.0)", env["ir.module.module"].search([("name", "=", "sale_management")]).state == "installed")
+check("the group has a category of its own (18.0.2.0.0)", group.category_id == env.ref("$ADDON.module_category_cancel_reconciled"))
+check("the Sales app is installed with it (18.0.2.0.0)", env["ir.module.module"].search([("name", "=", "sale_management")]).state == "installed")
 template = env.ref("$ADDON.mail_template_order_cancel_reconciled")
 check("the migration updated the customer message", "cancel_reconciled_log_ids" not in template.body_html)
-check("the customer message says how refunds go back (18.0.1.2.0)", "cancel_reconciled_refunds" in template.body_html)
+check("the customer message says how refunds go back (18.0.2.0.0)", "cancel_reconciled_refunds" in template.body_html)
 order = env["sale.order"].search([("client_order_ref", "=", "partially delivered, paid")])
 wizard = env["sale.order.cancel.reconciled"].create({"order_ids": [(6, 0, order.ids)], "notify_customer": True})
 wizard.action_confirm()
 check("the upgraded addon cancels an order", order.state == "cancel" and len(order.cancel_reconciled_log_ids) == 1)
 portal_reasons = env["sale.order.cancel.reconciled.reason"].search([("show_on_portal", "=", True)])
-check("customers have reasons to choose on the portal (18.0.1.2.0)", env.ref("$ADDON.reason_order_error") in portal_reasons)
+check("customers have reasons to choose on the portal (18.0.2.0.0)", env.ref("$ADDON.reason_order_error") in portal_reasons)
 env.cr.rollback()
 failed = results.count(False)
 print(f"upgrade: {len(results) - failed} passed, {failed} failed")

@@ -35,6 +35,9 @@ say "Checking the install and uninstall of $ADDON and $PURCHASE_ADDON from the A
 odoo -d "$apps_db" -i sale_stock --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
 "$PYTHON" scripts/check_apps_install.py "$ODOO_CONF" "$apps_db" 2>&1 | tee -a "$log"
 
+say "Checking the wheels: built, pip-installed in a fresh venv, installed from the Apps menu there"
+bash scripts/check_wheels.sh "ocr_wheels_$$" 2>&1 | tee -a "$log"
+
 say "Installing $ADDON with OCA's queue_job in $jobs_db (the batches' job path)"
 odoo -d "$jobs_db" -i "$ADDON,queue_job" --stop-after-init --log-level=warn 2>&1 | tee -a "$log"
 

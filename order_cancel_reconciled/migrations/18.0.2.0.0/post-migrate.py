@@ -1,4 +1,4 @@
-"""18.0.1.2.0
+"""18.0.2.0.0 (from 18.0.1.1.0)
 
 - The group "Cancel reconciled orders" moves to a category of its own. The group is noupdate
   data, so the upgrade would leave it in the Sales category, where it breaks that category's
@@ -11,6 +11,8 @@
   noupdate data, so its body is brought to this version unless an administrator edited it.
 - Customers may ask to cancel on the portal, choosing among the reasons shown to customers. The
   reasons are noupdate data: the two meant for customers are offered here.
+- The log records a kind of order: the ORM fills the new required column order_kind with its
+  default ('sale') for the existing logs, and drops NOT NULL from order_id; nothing to do here.
 """
 
 import logging
