@@ -297,8 +297,9 @@ class SaleOrderCancelReconciledBatch(models.Model):
             "res_model": self._name,
             "res_id": self.id,
             "view_mode": "form",
-            # Its own page (not under the order it was started from), so that a reload shows it.
-            "target": "main",
+            # In the page, not in a dialog: "main" would also drop the breadcrumbs, but leaves the
+            # Confirm button's confirmation dialog open over the batch, blocking the page.
+            "target": "current",
             "name": self.display_name,
         }
 

@@ -50,3 +50,15 @@ class TestTours(CancelReconciledCommon, HttpCase):
 
     def test_administrator_grants_the_right_from_the_user_form(self):
         self.start_tour("/odoo", "order_cancel_reconciled_grant_right", login="admin")
+
+    def test_member_starts_a_background_batch(self):
+        """Above the threshold the dialog hands the orders to a batch, whose form opens with no
+        dialog left over it (the confirmation stayed open, blocking the page)."""
+        self.env.company.cancel_reconciled_background_from = 1
+        customer = self.env["res.partner"].create({"name": "Tour Batch Customer"})
+        orders = self.env["sale.order"]
+        for _index in range(2):
+            orders |= self.paid_delivered_order(partner=customer)[0]
+        self.start_tour("/odoo", "order_cancel_reconciled_batch_confirm", login="tour_member")
+        batch = self.env["sale.order.cancel.reconciled.batch"].search([("user_id", "=", self.member.id)])
+        self.assertEqual(batch.line_ids.order_ids, orders)

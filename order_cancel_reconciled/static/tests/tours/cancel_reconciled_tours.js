@@ -103,3 +103,52 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_non_member", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("order_cancel_reconciled_batch_confirm", {
+    url: "/odoo/action-sale.action_orders",
+    steps: () => [
+        {
+            content: "Select every order of the batch's customer",
+            trigger: ".o_list_view .o_data_row:contains('Tour Batch Customer') .o_list_record_selector input",
+            run: "click",
+        },
+        {
+            content: "And the second one",
+            trigger:
+                ".o_list_view .o_data_row:contains('Tour Batch Customer'):not(:has(.o_list_record_selector input:checked)) .o_list_record_selector input",
+            run: "click",
+        },
+        {
+            content: "Open the Actions menu",
+            trigger: ".o_control_panel .o_cp_action_menus button:has(.fa-cog)",
+            run: "click",
+        },
+        {
+            content: "Cancel Reconciled Orders",
+            trigger: ".o-dropdown--menu .o-dropdown-item:contains(Cancel Reconciled Orders)",
+            run: "click",
+        },
+        {
+            content: "More orders than the threshold: they go to the background",
+            trigger: ".modal .o_preview_background",
+        },
+        {
+            content: "Confirm",
+            trigger: ".modal button[name='action_confirm']",
+            run: "click",
+        },
+        {
+            content: "Confirm once more",
+            trigger: ".modal .modal-footer button.btn-primary:contains(Cancel the orders)",
+            run: "click",
+        },
+        {
+            content: "The batch opens",
+            trigger: ".o_form_view .o_field_widget[name='progress']",
+        },
+        {
+            content: "No dialog is left over the batch",
+            trigger: "body:not(:has(.modal))",
+        },
+    ],
+});
