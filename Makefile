@@ -1,5 +1,5 @@
 # Developer entry points; see README.md.
-.PHONY: setup demo test test-native test-core lint dist clean
+.PHONY: setup demo test test-native test-core lint readme dist clean
 
 setup:        ## install what is missing: system packages, Odoo 18.0 source, venv, PostgreSQL
 	bash scripts/setup.sh
@@ -20,6 +20,9 @@ test-core:    ## Odoo's own sale (and account payment/reconcile) post-install te
 lint:         ## ruff (lint + format) and pylint-odoo's mandatory checks, through pre-commit
 	bash scripts/setup.sh
 	.venv/bin/pre-commit run --all-files --show-diff-on-failure
+
+readme:       ## README.rst and the Apps page (static/description/index.html) of both addons from readme/*.md
+	.venv/bin/python scripts/gen_readme.py order_cancel_reconciled purchase_order_cancel_reconciled
 
 dist:         ## build both addons' wheels into dist/ (odoo_addon_<addon>-<version>-py3-none-any.whl, by whool)
 	bash scripts/build_dist.sh

@@ -1,0 +1,136 @@
+// Screenshots of the newer screens for the Apps pages, taken from a demo server with the demo
+// scenario loaded (scripts/demo_data.py; `make demo` serves one on http://localhost:8069):
+//   - a customer's cancellation request on the portal (portal_demo) and in the back office;
+//   - the cancellation dialog's refund through the payment provider ("paid online (demo provider)");
+//   - a background batch with its progress bar (the twelve "promotion cancelled" orders);
+//   - the purchase dialog on the demo vendor's paid purchase order.
+// The batch and nothing else is confirmed: run it on a fresh demo database (it cancels the twelve
+// orders). Usage: npm install && node take_features.mjs [URL]. Needs Debian's chromium.
+import { chromium } from "playwright-core";
+
+const base = process.argv[2] || "http://localhost:8069";
+const sales = new URL("../../order_cancel_reconciled/static/description/", import.meta.url).pathname;
+const purchase = new URL("../../purchase_order_cancel_reconciled/static/description/", import.meta.url).pathname;
+const viewport = { width: 1280, height: 800 };
+
+const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+});
+
+async function login(user, password) {
+    const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    await page.goto(`${base}/web/login`);
+    await page.fill("input[name=login]", user);
+    await page.fill("input[name=password]", password);
+    await Promise.all([page.waitForURL((url) => !url.pathname.startsWith("/web/login")), page.click("button[type=submit]")]);
+    return page;
+}
+
+// Through the menus, as a user gets there: the apps menu, an app, a section, an entry.
+// Waits for the view titled `title` (the last breadcrumb) to replace the previous one.
+async function menu(page, app, section, entry, title) {
+    await page.click(".o_navbar_apps_menu button");
+    await page.click(`.o_app[data-menu-xmlid='${app}']`);
+    await page.click(`.o_menu_sections [data-menu-xmlid='${section}']`);
+    await page.click(`.o-dropdown-item[data-menu-xmlid='${entry}']`);
+    await page.waitForFunction(
+        (t) => document.querySelector(".o_control_panel .o_breadcrumb .active")?.textContent.trim() === t,
+        title,
+    );
+    await page.waitForSelector(".o_list_view .o_data_row");
+}
+
+// Searches the list and waits until it shows the expected number of records.
+async function search(page, text, count) {
+    await page.fill(".o_searchview_input", text);
+    await page.keyboard.press("Enter");
+    await page.waitForFunction((n) => document.querySelectorAll(".o_list_view .o_data_row").length === n, count);
+}
+
+// Lets the last requests and animations finish before a screenshot (the web client keeps a
+// connection open to the bus, so the network never goes idle).
+async function settle(page) {
+    await page.waitForTimeout(1000);
+}
+
+// (a) The customer's side: the order page of a paid order whose cancellation is requested.
+const portal = await login("portal_demo", "portal_demo");
+await portal.goto(`${base}/my/orders`);
+await portal.locator("tbody a", { hasText: "S0" }).first().click();
+await portal.waitForSelector(".o_cancel_request_state");
+await settle(portal);
+await portal.screenshot({ path: `${sales}/screenshot_portal_request.png`, clip: { x: 0, y: 0, width: 1280, height: 660 } });
+await portal.context().close();
+
+const page = await login("admin", "admin");
+
+// (a) The back office: Sales > Orders > Cancellation Requests, the customer's request.
+await menu(page, "sale.sale_menu_root", "sale.sale_order_menu", "order_cancel_reconciled.sale_order_cancel_reconciled_request_menu", "Cancellation Requests");
+await page.click(".o_data_row td[name=order_id]");
+await page.waitForSelector(".o_form_view button[name=action_approve]");
+await settle(page);
+await page.screenshot({ path: `${sales}/screenshot_request_backend.png` });
+
+// (c) The order paid online: "Refund the customer" goes back through the provider.
+await menu(page, "sale.sale_menu_root", "sale.sale_order_menu", "sale.menu_sale_order", "Sales Orders");
+await search(page, "paid online (demo provider)", 1);
+await page.click(".o_data_row td[name=name]");
+await page.click("button[name=action_cancel_reconciled]");
+await page.waitForSelector(".modal .o_cancel_reconciled_preview li");
+await page.click(".modal .o_field_widget[name=payment_action] input[data-value=refund]");
+await page.waitForSelector(".modal .o_cancel_reconciled_preview:has-text('online through Demo')");
+await settle(page);
+await page.screenshot({ path: `${sales}/screenshot_refund_online.png` });
+await page.click(".modal button[special=cancel]");
+
+// (b) The twelve orders of the cancelled promotion, cancelled as a background batch.
+await menu(page, "sale.sale_menu_root", "sale.sale_order_menu", "sale.menu_sale_order", "Sales Orders");
+await search(page, "promotion cancelled", 12);
+await page.click(".o_list_view thead .o_list_record_selector input");
+await page.locator(".o_control_panel button.dropdown-toggle", { hasText: "Actions" }).click();
+await page.locator(".o-dropdown-item", { hasText: "Cancel Reconciled Orders" }).click();
+await page.waitForSelector(".modal .o_preview_background");
+await page.click(".modal button[name=action_confirm]");
+await page.locator(".modal .modal-footer button.btn-primary:visible", { hasText: "Cancel the orders" }).click();
+await page.waitForSelector(".o_form_view .o_cancel_batch_progress");
+// The batch opens in place of the list. Should the confirmation stay on top of it, reload the
+// page (it shows the batch) as a user would.
+try {
+    await page.waitForSelector(".modal", { state: "detached", timeout: 3000 });
+} catch {
+    console.log("The confirmation stayed open over the batch: page reloaded");
+    await page.reload();
+    await page.waitForSelector(".o_form_view .o_cancel_batch_progress");
+}
+// While it runs, a few orders done, if the scheduled action leaves time for it; else once it is
+// finished.
+let shot = false;
+for (let i = 0; i < 240 && !shot; i++) {
+    const state = await page.locator(".o_form_view .o_statusbar_status button.o_arrow_button_current").innerText();
+    const label = await page.locator(".o_form_view .o_cancel_batch_progress").innerText();
+    const [, finished, total] = label.match(/(\d+) \/ (\d+)/) || [];
+    if (/running/i.test(state) && Number(finished) >= 3 && Number(finished) < Number(total)) {
+        await page.screenshot({ path: `${sales}/screenshot_batch.png` });
+        shot = true;
+    } else if (/done/i.test(state)) {
+        await settle(page);
+        await page.screenshot({ path: `${sales}/screenshot_batch.png` });
+        shot = true;
+    }
+    await page.waitForTimeout(200);
+}
+console.log(shot ? "Batch captured" : "Batch not captured");
+
+// (d) The purchase side: the demo vendor's received, billed and paid purchase order.
+await menu(page, "purchase.menu_purchase_root", "purchase.menu_procurement_management", "purchase.menu_purchase_form_action", "Purchase Orders");
+await search(page, "Demo Vendor", 1);
+await page.click(".o_data_row td[name=name]");
+await page.click("button[name=action_cancel_reconciled]");
+await page.waitForSelector(".modal .o_cancel_reconciled_preview li");
+await settle(page);
+await page.screenshot({ path: `${purchase}/screenshot_purchase_wizard.png` });
+
+await browser.close();
+console.log(`Screenshots written to ${sales} and ${purchase}`);
