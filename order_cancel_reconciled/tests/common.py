@@ -211,6 +211,16 @@ class CancelReconciledCommon(AccountTestInvoicingCommon):
         )
         return sum(lines.mapped("balance"))
 
+    def assert_entries_balanced(self):
+        """Every posted entry of the company balances, in company currency."""
+        company = self.env.company
+        for move, debit, credit in self.env["account.move.line"]._read_group(
+            [("company_id", "=", company.id), ("parent_state", "=", "posted")], ["move_id"], ["debit:sum", "credit:sum"]
+        ):
+            self.assertTrue(
+                company.currency_id.is_zero(debit - credit), f"{move.display_name}: debit {debit} != credit {credit}"
+            )
+
     def assert_books(self, partner, payment_action):
         """The books of a customer all of whose orders were just cancelled, as an accountant checks
         them: every entry balanced; every income, expense, discount, write-off and tax account nets
@@ -221,10 +231,7 @@ class CancelReconciledCommon(AccountTestInvoicingCommon):
         self.env.flush_all()
         company = self.env.company
         currency = company.currency_id
-        for move, debit, credit in self.env["account.move.line"]._read_group(
-            [("company_id", "=", company.id), ("parent_state", "=", "posted")], ["move_id"], ["debit:sum", "credit:sum"]
-        ):
-            self.assertTrue(currency.is_zero(debit - credit), f"{move.display_name}: debit {debit} != credit {credit}")
+        self.assert_entries_balanced()
         partner_lines = [
             ("partner_id", "=", partner.id),
             ("company_id", "=", company.id),
