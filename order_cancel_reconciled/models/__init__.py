@@ -16,3 +16,4 @@ from . import order_cancel_reconciled_engine
 from . import sale_order_cancel_reconciled_request
 from . import payment_transaction
 from . import sale_order_cancel_reconciled_batch
+from . import sale_order_cancel_reconciled_batch_line

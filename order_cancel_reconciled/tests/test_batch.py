@@ -2,6 +2,7 @@
 progress, failures that stay alone, conflicts retried, rights checked when each order runs."""
 
 import json
+from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
@@ -9,7 +10,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from ..models.sale_order_cancel_reconciled_batch import BUS_TYPE, MAX_ATTEMPTS
+from ..models.sale_order_cancel_reconciled_batch import BUS_TYPE
+from ..models.sale_order_cancel_reconciled_batch_line import LATE_RETRY_INTERVAL, MAX_ATTEMPTS, MAX_WAIT_SECONDS
 from .common import CancelReconciledCommon
 
 BATCH = "sale.order.cancel.reconciled.batch"
@@ -150,7 +152,7 @@ class TestBatch(BatchCommon):
 
         with (
             patch.object(model, "_notify_progress", fail_once),
-            mute_logger("odoo.addons.order_cancel_reconciled.models.sale_order_cancel_reconciled_batch"),
+            mute_logger("odoo.addons.order_cancel_reconciled.models.sale_order_cancel_reconciled_batch_line"),
         ):
             self.env[LINE]._cron_process()
         self.assertEqual((first.state, first.order_id.state), ("failed", "sale"))
@@ -158,6 +160,32 @@ class TestBatch(BatchCommon):
         self.assertFalse(self.env["sale.order.cancel.reconciled.log"].search([("order_id", "=", first.order_id.id)]))
         self.run_queue()
         self.assertEqual(batch.done_count, 2, "the others went on")
+
+    def test_a_conflict_after_the_run_leaves_its_order_for_later(self):
+        """A conflict once the order is cancelled (telling the user) undoes that order as one met
+        by the engine does: the line waits for a later try, it does not fail."""
+        orders = self.paid_order() | self.paid_order() | self.paid_order()
+        batch = self.start(orders)
+        first = batch.line_ids[0]
+        model = type(self.env[BATCH])
+        original = model._notify_progress
+
+        def conflict_once(batch_self):
+            if first.state == "done" and not first.attempts:
+                raise_serialization_failure(batch_self.env)
+            return original(batch_self)
+
+        with (
+            patch.object(model, "_notify_progress", conflict_once),
+            self.assertNoLogs("odoo.sql_db", level="ERROR"),
+        ):
+            self.env[LINE]._cron_process()
+        self.assertEqual((first.state, first.attempts, first.order_id.state), ("queued", 1, "sale"))
+        self.assertIn("Still waiting: Another transaction changed the same records", first.error)
+        self.assertFalse(self.env["sale.order.cancel.reconciled.log"].search([("order_id", "=", first.order_id.id)]))
+        first.sudo().next_try = fields.Datetime.now()
+        self.run_queue()
+        self.assertEqual((first.state, first.order_id.state, batch.state), ("done", "cancel", "done"))
 
     def test_retry_failed_runs_the_failed_orders_again(self):
         good, bad, other = self.paid_order(), self.create_order(), self.paid_order()
@@ -212,7 +240,9 @@ class TestBatch(BatchCommon):
         self.assertEqual(batch.state, "running")
         self.assertAlmostEqual(batch.progress, 100.0 / 3, places=2)
 
-    def test_conflict_is_retried_later_then_fails_with_a_plain_message(self):
+    def test_conflict_is_retried_later_then_hourly_and_never_fails(self):
+        """A conflict says nothing against the order: after the quick tries the line waits an
+        hour between tries, for as long as it takes, and says why and until when."""
         orders = self.paid_order() | self.paid_order() | self.paid_order()
         batch = self.start(orders)
         line = batch.line_ids[0]
@@ -234,18 +264,36 @@ class TestBatch(BatchCommon):
             self.assertEqual((line.state, line.attempts), ("queued", 1), "a conflict is not a failure")
             self.assertEqual(line.order_id.state, "sale")
             self.assertGreaterEqual(line.next_try, before, "tried again later, not at once")
+            self.assertLessEqual(line.next_try, before + timedelta(seconds=MAX_WAIT_SECONDS), "soon at first")
             triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
             self.assertIn(line.next_try, triggers.mapped("call_at"), "the scheduled action comes back for it")
             # The others go on meanwhile.
             self.run_queue()
             self.assertEqual(batch.done_count, 2)
             for _attempt in range(MAX_ATTEMPTS - 1):
-                line.sudo().next_try = fields.Datetime.now()
+                line.sudo().next_try = last_try = fields.Datetime.now()
                 self.env[LINE]._cron_process()
-        self.assertEqual((line.state, line.attempts, line.order_id.state), ("failed", MAX_ATTEMPTS, "sale"))
-        self.assertIn(f"Tried {MAX_ATTEMPTS} times", line.error)
+            after = fields.Datetime.now()
+        self.assertEqual((line.state, line.attempts, line.order_id.state), ("queued", MAX_ATTEMPTS, "sale"))
+        self.assertEqual(batch.state, "running", "the batch is not finished with an order still waiting")
+        self.assertGreaterEqual(line.next_try, last_try + LATE_RETRY_INTERVAL, "an hour later")
+        self.assertLessEqual(line.next_try, after + LATE_RETRY_INTERVAL + timedelta(seconds=MAX_WAIT_SECONDS))
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+        self.assertIn(line.next_try, triggers.mapped("call_at"), "the scheduled action comes back in an hour")
+        self.assertTrue(line.error.startswith("Still waiting: "), line.error)
+        self.assertIn(f"Tried {MAX_ATTEMPTS} times, next try at ", line.error)
         self.assertNotIn("40001", line.error)
+        self.assertFalse(self.env[LINE]._cron_process(), "not tried again before its time")
         self.assertFalse(self.env["sale.order.cancel.reconciled.log"].search([("order_id", "=", line.order_id.id)]))
+
+        # An hour later, the other transactions are gone: the next run cancels the order.
+        line.sudo().next_try = fields.Datetime.now()
+        self.assertEqual(self.env[LINE]._cron_process(), line)
+        self.assertEqual((line.state, line.order_id.state, line.error), ("done", "cancel", False))
+        self.assertEqual((batch.state, batch.done_count), ("done", 3))
+        self.assertEqual(
+            self.env["sale.order.cancel.reconciled.log"].search([("order_id", "=", line.order_id.id)]), line.log_id
+        )
 
     def test_rights_are_checked_again_when_each_order_runs(self):
         member = self.new_user(

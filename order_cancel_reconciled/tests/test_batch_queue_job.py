@@ -6,13 +6,20 @@ imported by ``tests/__init__.py``, so Odoo's own runner, whose database has no q
 not collect it. Run anywhere else, it fails with how to get queue_job.
 """
 
+from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from ..models.sale_order_cancel_reconciled_batch import JOB_CHANNEL, MAX_ATTEMPTS, STALE_JOB_DELAY
+from ..models.sale_order_cancel_reconciled_batch import JOB_CHANNEL
+from ..models.sale_order_cancel_reconciled_batch_line import (
+    LATE_RETRY_INTERVAL,
+    MAX_ATTEMPTS,
+    MAX_WAIT_SECONDS,
+    STALE_JOB_DELAY,
+)
 from .test_batch import BATCH, ENGINE, LINE, BatchCommon, raise_serialization_failure
 
 try:
@@ -116,7 +123,7 @@ class TestBatchJobs(BatchCommon):
             self.env["sale.order.cancel.reconciled.log"].search([("order_id", "=", line.order_id.id)]), log
         )
 
-    def test_conflict_queues_a_later_job_until_it_gives_up(self):
+    def test_conflict_queues_later_jobs_then_an_hourly_one_until_it_goes_through(self):
         batch = self.start(self.paid_order() | self.paid_order() | self.paid_order())
         line = batch.line_ids[0]
         first_job = self.jobs_of(batch).filtered(lambda job: job.records == line)
@@ -130,9 +137,25 @@ class TestBatchJobs(BatchCommon):
             self.assertEqual(len(later), 1, "a job for later")
             self.assertEqual(later.eta, line.next_try, "when the line says")
             for _attempt in range(MAX_ATTEMPTS - 1):
+                last_try = fields.Datetime.now()
                 self.run_jobs(self.jobs_of(batch).filtered(lambda job: job.records == line))
-        self.assertEqual((line.state, line.attempts, line.order_id.state), ("failed", MAX_ATTEMPTS, "sale"))
-        self.assertIn(f"Tried {MAX_ATTEMPTS} times", line.error)
+            after = fields.Datetime.now()
+        self.assertEqual((line.state, line.attempts, line.order_id.state), ("queued", MAX_ATTEMPTS, "sale"))
+        waiting = self.jobs_of(batch).filtered(lambda job: job.records == line and job.state == "pending")
+        self.assertEqual(len(waiting), 1, "one job waits for the next try")
+        self.assertEqual(waiting.eta, line.next_try)
+        self.assertGreaterEqual(line.next_try, last_try + LATE_RETRY_INTERVAL, "an hour later")
+        self.assertLessEqual(line.next_try, after + LATE_RETRY_INTERVAL + timedelta(seconds=MAX_WAIT_SECONDS))
+        self.assertIn(f"Tried {MAX_ATTEMPTS} times, next try at ", line.error)
+
+        # The job runner runs it when its hour comes; the conflict is gone by then.
+        self.run_jobs(waiting)
+        self.assertEqual((waiting.state, line.state, line.order_id.state), ("done", "done", "cancel"))
+        self.run_jobs(self.jobs_of(batch))
+        self.assertEqual(batch.state, "done")
+        self.assertEqual(
+            self.env["sale.order.cancel.reconciled.log"].search([("order_id", "=", line.order_id.id)]), line.log_id
+        )
 
     def test_scheduled_action_takes_over_a_lost_job_only(self):
         batch = self.start(self.paid_order() | self.paid_order() | self.paid_order())
