@@ -4,7 +4,7 @@
 # background-batch tests again in a database with OCA's queue_job, then the checks that need
 # committed data or real processes: install and uninstall of each addon from the Apps menu, two
 # transactions on one order, two batch workers (one killed), a queue_job server's worker killed
-# mid-job, a multi-worker server's websocket,
+# mid-job, provider refunds whose worker is killed, a multi-worker server's websocket,
 # upgrade from the previous version. Databases are dropped.
 # Fails on a failed or skipped test and on an ERROR line in Odoo's log; the pytest summaries are
 # repeated last.
@@ -70,6 +70,9 @@ say "Checking two background workers on one batch, one killed with SIGKILL, in $
 
 say "Checking a batch run by queue_job on a server with workers, the worker of a running job killed with SIGKILL, in $jobs_db (the queue_job tests above leave no data there)"
 "$PYTHON" scripts/check_queue_job_workers.py "$ODOO_CONF" "$jobs_db" 2>&1 | tee -a "$log"
+
+say "Checking provider refunds when the worker sending them is killed with SIGKILL, in $db"
+"$PYTHON" scripts/check_refund_crash.py "$ODOO_CONF" "$db" 2>&1 | tee -a "$log"
 
 say "Checking the websocket of a server with workers (live progress of batches) on $db"
 "$PYTHON" scripts/check_websocket.py "$ODOO_CONF" "$db" 2>&1 | tee -a "$log"

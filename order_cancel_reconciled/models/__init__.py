@@ -1,5 +1,6 @@
 from . import sale_order_cancel_reconciled_reason
 from . import sale_order_cancel_reconciled_log
+from . import sale_order_cancel_reconciled_log_line
 from . import sale_order_cancel_reconciled_log_mixin
 from . import account_move
 from . import account_payment
@@ -10,6 +11,7 @@ from . import sale_order
 from . import order_cancel_reconciled_engine_accounting
 from . import order_cancel_reconciled_engine_writeoffs
 from . import order_cancel_reconciled_engine_refunds
+from . import order_cancel_reconciled_engine_outbox
 from . import order_cancel_reconciled_engine_stock
 from . import order_cancel_reconciled_engine_order
 from . import order_cancel_reconciled_engine

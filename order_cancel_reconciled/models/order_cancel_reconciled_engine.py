@@ -20,7 +20,8 @@ class OrderCancelReconciledEngine(models.AbstractModel):
     then calls the steps of :meth:`_get_steps` per order, all in one savepoint.
 
     The steps live with their domain, an abstract model and a file each: ``..._engine_accounting``
-    (payments, invoices, refunds), ``..._engine_writeoffs`` (discounts and write-offs),
+    (payments, invoices), ``..._engine_refunds`` (which way the money goes back),
+    ``..._engine_outbox`` (sending provider refunds exactly once), ``..._engine_writeoffs`` (discounts and write-offs),
     ``..._engine_stock`` (deliveries and returns), ``..._engine_order`` (the order, the customer,
     the chatter). They call back into the engine for the log (:meth:`_add_log_lines`).
     What is particular to one kind of order is asked of the order through its
@@ -36,6 +37,7 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         "order.cancel.reconciled.engine.accounting",
         "order.cancel.reconciled.engine.writeoffs",
         "order.cancel.reconciled.engine.refunds",
+        "order.cancel.reconciled.engine.outbox",
         "order.cancel.reconciled.engine.stock",
         "order.cancel.reconciled.engine.order",
     ]

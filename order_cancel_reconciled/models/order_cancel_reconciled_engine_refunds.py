@@ -1,12 +1,9 @@
 from collections import defaultdict
 
-from markupsafe import Markup
+from odoo import fields, models
+from odoo.tools import float_is_zero
 
-from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, float_is_zero
-
-from .order_cancel_reconciled_plan import GROUP_XMLID, Finding
+from .order_cancel_reconciled_plan import Finding
 
 REFUNDABLE = ("full_only", "partial")
 
@@ -55,16 +52,29 @@ class OrderCancelReconciledEngineRefunds(models.AbstractModel):
             return none, _("refunds through %s are sent by users allowed to refund payments", provider.name)
         return tx, False
 
-    def _get_refundable_amount(self, tx):
-        """What the transaction may still refund: its amount less every refund asked, answered
-        or not (Odoo counts only the refunds whose payment exists)."""
+    def _get_refundable_amount(self, tx, exclude=None):
+        """What the transaction may still refund: its amount less every refund asked of it,
+        answered or not (Odoo counts only the refunds whose payment exists), and less the
+        refunds recorded to send; ``exclude``'s own refund is not counted."""
+        exclude = exclude or self.env["sale.order.cancel.reconciled.log.line"]
         refunds = tx.child_transaction_ids.filtered(
-            lambda child: child.operation == "refund" and child.state not in ("cancel", "error")
+            lambda child: (
+                child.operation == "refund"
+                and child.state not in ("cancel", "error")
+                and child != exclude.refund_transaction_id
+            )
         )
         to_send = (
             self.env["sale.order.cancel.reconciled.log.line"]
             .sudo()
-            .search([("online_transaction_id", "=", tx.id), ("refund_state", "=", "to_send")])
+            .search(
+                [
+                    ("online_transaction_id", "=", tx.id),
+                    ("refund_state", "=", "to_send"),
+                    ("refund_transaction_id", "=", False),
+                    ("id", "!=", exclude.id),
+                ]
+            )
         )
         return tx.amount - sum(abs(refund.amount) for refund in refunds) - sum(to_send.mapped("amount"))
 
@@ -87,6 +97,12 @@ class OrderCancelReconciledEngineRefunds(models.AbstractModel):
                 total = sum(share_line.amount_currency for share_line in share.lines)
                 non_money += total * share.freed[line] / sum(share.freed.values())
         return non_money
+
+    def _is_refundable_online(self, plan):
+        """True when every payment this order frees goes back through its provider: one answer
+        for the company's approval rule, the preview and the refund step."""
+        ways = self._get_refund_ways(plan)
+        return bool(ways) and all(tx and not reason for _amount, tx, reason in ways.values())
 
     def _get_refund_findings(self, plan, options):
         """An online payment that cannot go back through its provider is refunded by hand."""
@@ -184,115 +200,3 @@ class OrderCancelReconciledEngineRefunds(models.AbstractModel):
             "destination_account_id": line.account_id.id,
             "memo": self.env._("Refund: %s cancelled", order.name),
         }
-
-    # ------------------------------------------------------------------------------------------
-    # Sending (scheduled action, after the cancellation is committed)
-    # ------------------------------------------------------------------------------------------
-
-    @api.model
-    def _cron_send_provider_refunds(self):
-        """Send the next refund a committed cancellation recorded, one per call: the scheduler
-        commits between calls. Two runs at once never take the same refund."""
-        engine = self.sudo()
-        line_model = engine.env["sale.order.cancel.reconciled.log.line"]
-        engine.env.flush_all()
-        engine.env.cr.execute(
-            SQL(
-                "SELECT id FROM %s WHERE refund_state = 'to_send' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
-                SQL.identifier(line_model._table),
-            )
-        )
-        row = engine.env.cr.fetchone()
-        line = line_model.browse(row[0] if row else [])
-        if line:
-            line.invalidate_recordset()
-            engine._send_provider_refund(line)
-        remaining = line_model.search_count([("refund_state", "=", "to_send")]) if line else 0
-        self.env["ir.cron"]._notify_progress(done=len(line), remaining=remaining)
-        return line
-
-    def _send_provider_refund(self, line):
-        if line.refund_state != "to_send":
-            return
-        tx = line.online_transaction_id
-        # Checked again when sending: a refund made meanwhile (Odoo's own Refund button, another
-        # cancellation) may have used what was left. This line's own amount is in the to-send sum.
-        left = self._get_refundable_amount(tx) + line.amount
-        if tx.currency_id.compare_amounts(line.amount, left) > 0:
-            line.write(
-                {
-                    "refund_state": "failed",
-                    "refund_error": self.env._("%s has less left to refund on this payment", tx.provider_id.name),
-                }
-            )
-            self._report_failed_refund(line)
-            return
-        try:
-            with self.env.cr.savepoint():
-                refund_tx = tx._send_refund_request(amount_to_refund=line.amount)
-        except (UserError, ValidationError) as error:
-            line.write({"refund_state": "failed", "refund_error": error.args[0]})
-            self._report_failed_refund(line)
-            return
-        line.write({"refund_transaction_id": refund_tx.id, "refund_state": "pending"})
-        self._settle_provider_refunds(refund_tx)
-
-    # ------------------------------------------------------------------------------------------
-    # The provider's answer (called when a refund transaction is post-processed or fails)
-    # ------------------------------------------------------------------------------------------
-
-    def _settle_provider_refunds(self, refund_txs):
-        """Match each confirmed refund's payment with the credit it gives back; record a failed
-        one on its log, with a to-do for the members: the credit stays open for a manual refund."""
-        lines = (
-            self.env["sale.order.cancel.reconciled.log.line"]
-            .sudo()
-            .search([("refund_transaction_id", "in", refund_txs.ids), ("refund_state", "=", "pending")])
-        )
-        for line in lines:
-            tx = line.refund_transaction_id
-            if tx.state == "done" and tx.payment_id:
-                payment_line = tx.payment_id.move_id.line_ids.filtered(
-                    lambda aml, line=line: aml.account_id == line.freed_line_id.account_id
-                )
-                to_match = payment_line | line.freed_line_id | line.writeoff_reversal_line_id
-                to_match.filtered(lambda aml: not aml.reconciled).reconcile()
-                if not payment_line or not payment_line.reconciled:
-                    # Booked on another account, or the credit was used meanwhile: an accountant
-                    # matches it; the line does not claim the customer is square.
-                    line.write(
-                        {
-                            "refund_state": "failed",
-                            "result_payment_id": tx.payment_id.id,
-                            "refund_error": self.env._(
-                                "Refunded, but %s could not be matched with the freed credit: match it by hand.",
-                                tx.payment_id.name,
-                            ),
-                        }
-                    )
-                    self._report_failed_refund(line)
-                    continue
-                line.write({"refund_state": "done", "result_payment_id": tx.payment_id.id})
-            elif tx.state in ("error", "cancel"):
-                line.write({"refund_state": "failed", "refund_error": tx.state_message or tx.state})
-                self._report_failed_refund(line)
-
-    def _report_failed_refund(self, line):
-        log = line.log_id
-        body = Markup(self.env._("The provider did not refund %(amount)s: %(error)s. Refund the customer by hand.")) % {
-            "amount": line.currency_id.format(line.amount),
-            "error": line.refund_error,
-        }
-        log.message_post(body=body, subtype_xmlid="mail.mt_note")
-        members = (
-            self.env.ref(GROUP_XMLID)
-            .sudo()
-            .users.filtered(lambda user: not user.share and user.active and log.company_id in user.company_ids)
-        )
-        for user in (log.user_id & members) or members[:1]:
-            log._get_cancelled_order().sudo().activity_schedule(
-                "mail.mail_activity_data_todo",
-                user_id=user.id,
-                summary=self.env._("A provider refund failed"),
-                note=body,
-            )

@@ -42,6 +42,29 @@ OPTION_VALUES = {
 }
 
 
+# A refund through a payment provider, from the cancellation that records it to the provider's
+# answer matched in the books (order_cancel_reconciled_engine_outbox.py says how it moves).
+REFUND_STATES = [
+    ("to_send", "To send"),
+    ("sending", "Sent, no answer yet"),
+    ("pending", "Accepted, waiting for the provider"),
+    ("done", "Refunded"),
+    ("to_match", "Refunded, to match"),
+    ("unknown", "Outcome unknown: check the provider"),
+    ("held", "On hold: to check"),
+    ("failed", "Not refunded"),
+    ("kept", "Kept as credit"),
+]
+# Money may be on its way to the customer: the freed credit is spoken for.
+REFUND_IN_FLIGHT = ("to_send", "sending", "pending", "unknown", "to_match")
+# A person decides: the review's "Refunds to Check" lists these.
+REFUND_TO_CHECK = ("to_match", "unknown", "held", "failed")
+# A refund the provider's code refused (it says nothing left) is handed to it this many times,
+# waiting longer each time, then to a person.
+REFUND_MAX_ATTEMPTS = 5
+REFUND_ACTIVITY_XMLID = "order_cancel_reconciled.mail_activity_type_refund_check"
+
+
 class OrdersBusyError(UserError):
     """Another transaction holds the orders or their invoices right now: try again later."""
 

@@ -30,6 +30,18 @@ class ResCompany(models.Model):
         default=7,
         help="Told to customers whose money is refunded; 0 to say nothing about when.",
     )
+    cancel_refund_unknown_hours = fields.Integer(
+        string="Ask a Person After (Hours) Without the Provider's Answer",
+        default=24,
+        help="A refund sent to a payment provider that has not answered after this many hours goes to a billing "
+        "user as 'outcome unknown', to check in the provider's dashboard. It is never sent twice by itself.",
+    )
+
+    @api.constrains("cancel_refund_unknown_hours")
+    def _check_cancel_refund_unknown_hours(self):
+        for company in self:
+            if company.cancel_refund_unknown_hours < 1:
+                raise ValidationError(self.env._("A provider is given 1 hour or more to answer a refund."))
 
     @api.constrains("cancel_reconciled_background_from")
     def _check_cancel_reconciled_background_from(self):

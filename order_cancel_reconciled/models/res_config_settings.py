@@ -29,3 +29,4 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.cancel_request_auto_online_only", readonly=False
     )
     cancel_refund_days = fields.Integer(related="company_id.cancel_refund_days", readonly=False)
+    cancel_refund_unknown_hours = fields.Integer(related="company_id.cancel_refund_unknown_hours", readonly=False)

@@ -1,4 +1,5 @@
 import logging
+import random
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -6,9 +7,11 @@ from psycopg2.errors import UniqueViolation
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
 from .order_cancel_reconciled_plan import GROUP_XMLID, OrdersBusyError
+from .sale_order_cancel_reconciled_batch import _conflicts_retried
 
 REQUEST_STATES = [
     ("requested", "Requested"),
@@ -20,6 +23,9 @@ REQUEST_STATES = [
 # A request in one of these states is the order's open request: there is one at most.
 OPEN_STATES = ("requested", "approved", "failed")
 MAX_COMMENT = 2000
+# A request whose order another transaction holds is tried again later, waiting longer each time
+# up to this many seconds; it stays approved, however many tries it takes.
+MAX_RETRY_WAIT_SECONDS = 3600
 ACTIVITY_XMLID = "order_cancel_reconciled.mail_activity_type_cancel_request"
 
 _logger = logging.getLogger(__name__)
@@ -58,6 +64,8 @@ class SaleOrderCancelReconciledRequest(models.Model):
     decision_note = fields.Text(help="Sent to the customer with a refusal.")
     error = fields.Text(readonly=True, help="Why the automatic cancellation failed.")
     log_id = fields.Many2one("sale.order.cancel.reconciled.log", string="Cancellation Log", readonly=True)
+    attempts = fields.Integer(readonly=True, help="Runs that found the order being changed by someone else.")
+    next_try = fields.Datetime(readonly=True, help="When the scheduled action tries an approved request again.")
 
     _sql_constraints = [
         ("comment_length", f"CHECK(char_length(comment) <= {MAX_COMMENT})", "The comment is too long."),
@@ -170,23 +178,12 @@ class SaleOrderCancelReconciledRequest(models.Model):
                 failures.append(_("the order total is over %s", company.currency_id.format(limit)))
         engine = self.env["order.cancel.reconciled.engine"]
         plan = engine._prepare_plans(order, self._prepare_options())[0]
-        if company.cancel_request_auto_online_only and not self._is_paid_online_only(plan):
+        # The refund step's own answer: every payment goes back through its provider in full.
+        if company.cancel_request_auto_online_only and not engine._is_refundable_online(plan):
             failures.append(_("not paid only by online payments that can be refunded"))
         if plan.refusal:
             failures.append(plan.refusal)
         return failures
-
-    @staticmethod
-    def _is_paid_online_only(plan):
-        payments = plan.payments
-        return (
-            bool(payments)
-            and all(match.counterpart_line.move_id.origin_payment_id for match in plan.external_matches)
-            and all(
-                payment.payment_transaction_id.provider_id.support_refund in ("full_only", "partial")
-                for payment in payments
-            )
-        )
 
     def _approve_by_rules(self):
         """Approve when every condition the company chose holds; the scheduled action runs it."""
@@ -284,7 +281,15 @@ class SaleOrderCancelReconciledRequest(models.Model):
                 processed = request
             else:
                 busy.append(request.id)
-        remaining = requests.search_count([("state", "=", "approved"), ("id", "not in", busy)])
+        remaining = requests.search_count(
+            [
+                ("state", "=", "approved"),
+                ("id", "not in", busy),
+                "|",
+                ("next_try", "=", False),
+                ("next_try", "<=", fields.Datetime.now()),
+            ]
+        )
         # Nothing done (none left, or only busy ones) ends this run; a later one tries again.
         self.env["ir.cron"]._notify_progress(done=1 if processed else 0, remaining=remaining if processed else 0)
         return processed
@@ -295,10 +300,12 @@ class SaleOrderCancelReconciledRequest(models.Model):
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
-                "SELECT id FROM %s WHERE state = 'approved' AND NOT id = ANY(%s) ORDER BY id LIMIT 1"
+                "SELECT id FROM %s WHERE state = 'approved' AND NOT id = ANY(%s)"
+                " AND (next_try IS NULL OR next_try <= %s) ORDER BY next_try NULLS FIRST, id LIMIT 1"
                 " FOR UPDATE SKIP LOCKED",
                 SQL.identifier(self._table),
                 list(skip_ids),
+                fields.Datetime.now(),
             )
         )
         row = self.env.cr.fetchone()
@@ -307,16 +314,25 @@ class SaleOrderCancelReconciledRequest(models.Model):
         return request.filtered(lambda request: request.state == "approved")
 
     def _process(self):
-        """Run the cancellation elevated (the approval was the decision), all or nothing; on a
-        refusal or an error the request is marked failed and the members are told. False when
-        the order is busy and the request stays approved."""
+        """Run the cancellation elevated (the approval was the decision), all or nothing. A
+        request the company's rules approved is checked against them again: the order may have
+        shipped meanwhile. On a refusal or an error the request is marked failed and the members
+        are told. False when the order is busy: the request stays approved for a later run."""
         self.ensure_one()
+        if not self.decided_by_id and self._recheck_rules():
+            return True
         engine = self.env["order.cancel.reconciled.engine"].sudo()
         try:
-            with self.env.cr.savepoint():
+            # A conflict is tried again later: PostgreSQL's answer is not logged as an error.
+            with _conflicts_retried(), self.env.cr.savepoint():
                 logs = engine._run(self.order_id.sudo(), self._prepare_options())
         except OrdersBusyError:
             # Someone is paying or editing the order right now: a later run tries again.
+            self._retry_later(self.env._("The order or its invoices were being changed by another user."))
+            return False
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            # Another transaction changed the same rows: not the request's fault, nor final.
+            self._retry_later(self.env._("Another transaction changed the same records at the same time."))
             return False
         except (UserError, ValidationError) as error:
             self._mark_failed(error.args[0])
@@ -329,6 +345,32 @@ class SaleOrderCancelReconciledRequest(models.Model):
             return True
         # The engine's cancel step has marked the request done with the log.
         return bool(logs)
+
+    def _recheck_rules(self):
+        """The rules that approved this request, read again now: when one no longer holds, the
+        request goes back to the members with the reasons. True when it did."""
+        staff = self.with_context(lang=self._get_staff_lang())
+        failures = staff._get_rule_failures()
+        if not failures:
+            return False
+        reasons = "; ".join(failures)
+        self.write({"state": "requested", "decision_date": False, "error": reasons})
+        self.message_post(
+            body=staff.env._("The company's rules no longer approve this request: %s. A member decides.", reasons),
+            subtype_xmlid="mail.mt_note",
+        )
+        staff._schedule_member_activity(staff.env._("Cancellation requested: approve or refuse it"), reasons)
+        return True
+
+    def _retry_later(self, why):
+        """Try again later, waiting longer each time (with jitter), never giving up: a busy order
+        is not a reason to fail a customer's request."""
+        attempts = self.attempts + 1
+        wait = random.uniform(1, min(60 * 2**attempts, MAX_RETRY_WAIT_SECONDS))
+        next_try = fields.Datetime.now() + timedelta(seconds=wait)
+        _logger.info("Cancellation request %s: %s Tried again at %s.", self.id, why, next_try)
+        self.write({"attempts": attempts, "next_try": next_try})
+        self.env.ref("order_cancel_reconciled.ir_cron_process_cancel_requests")._trigger(at=next_try)
 
     def _mark_failed(self, error):
         staff = self.with_context(lang=self._get_staff_lang())

@@ -12,6 +12,8 @@ from . import test_money
 from . import test_menus
 from . import test_cancel_requests
 from . import test_cancel_requests_portal
+from . import test_cancel_requests_runs
 from . import test_refunds_online
+from . import test_refund_outbox
 from . import test_batch
 from . import test_batch_progress_js

@@ -156,7 +156,7 @@ class TestCancelRequestRules(CancelRequestCommon):
         self.assertEqual(request.state, "requested")
         self.assertIn("also bills", request.message_ids[0].body)
 
-    def test_scheduled_action_cancels_approved_requests_and_records_failures(self):
+    def test_scheduled_action_cancels_approved_requests_and_returns_refused_ones(self):
         self.auto_rules()
         self.env.company.cancel_reconciled_payment_action = "refund"
         good, bad = self.paid_order(), self.create_order()
@@ -176,11 +176,13 @@ class TestCancelRequestRules(CancelRequestCommon):
         self.assertEqual(good_request.log_id.order_id, good)
         self.assertTrue(good_request.log_id.line_ids.filtered(lambda line: line.kind == "payment_refund"))
         self.assertIn("cancelled", good.message_ids.filtered(lambda message: message.subject)[0].subject)
-        self.assertEqual(bad_request.state, "failed")
+        # The rules are read again when the request runs: the engine would now refuse it, so the
+        # request goes back to the members with the reason, nothing done.
+        self.assertEqual(bad_request.state, "requested")
         self.assertIn("before the lock date", bad_request.error)
         self.assertEqual(bad.state, "sale", "nothing half-done")
         self.assertEqual(bad.invoice_ids.payment_state, "paid")
-        self.assertTrue(bad.activity_ids.filtered(lambda activity: "failed" in activity.summary))
+        self.assertTrue(bad.activity_ids.filtered(lambda activity: "approve or refuse" in activity.summary))
         # A second run does nothing twice.
         logs = self.env["sale.order.cancel.reconciled.log"].search_count([("order_id", "in", (good | bad).ids)])
         self.assertFalse(self.env[REQUEST]._cron_process_approved())
