@@ -70,6 +70,8 @@ order = env["sale.order"].search([("client_order_ref", "=", "partially delivered
 wizard = env["sale.order.cancel.reconciled"].create({"order_ids": [(6, 0, order.ids)], "notify_customer": True})
 wizard.action_confirm()
 check("the upgraded addon cancels an order", order.state == "cancel" and len(order.cancel_reconciled_log_ids) == 1)
+rule = env.ref("$ADDON.sale_order_cancel_reconciled_log_rule_member")
+check("members see the logs of the scheduled actions (18.0.2.1.0)", "('user_id', '=', 1)" in rule.domain_force)
 portal_reasons = env["sale.order.cancel.reconciled.reason"].search([("show_on_portal", "=", True)])
 check("customers have reasons to choose on the portal (18.0.2.0.0)", env.ref("$ADDON.reason_order_error") in portal_reasons)
 env.cr.rollback()

@@ -5,16 +5,16 @@ Plain structures, named, so that the engine's steps, the wizard's preview and an
 live here too, one place each.
 """
 
+import contextvars
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from odoo.exceptions import UserError
 
 GROUP_XMLID = "order_cancel_reconciled.group_cancel_reconciled"
-# Documented context keys. PLAIN_CANCEL_KEY: the caller knowingly wants Odoo's plain cancel of
-# orders with posted invoices (the engine's own cancel step uses it). FROM_BUTTON_KEY: set by the
-# views' Cancel buttons, so that a person is shown the way instead of an error for code.
-PLAIN_CANCEL_KEY = "order_cancel_reconciled_plain_cancel"
+# Set by the views' Cancel buttons, so that a person is shown the way (the dialog, or who can do
+# it) instead of an error meant for code. It only chooses the answer: it lifts no guard.
 FROM_BUTTON_KEY = "order_cancel_reconciled_from_button"
 MAX_IDS_IN_MESSAGE = 5
 # One request cancels at most this many orders: more is refused before anything is read.
@@ -63,6 +63,29 @@ REFUND_TO_CHECK = ("to_match", "unknown", "held", "failed")
 # waiting longer each time, then to a person.
 REFUND_MAX_ATTEMPTS = 5
 REFUND_ACTIVITY_XMLID = "order_cancel_reconciled.mail_activity_type_refund_check"
+
+
+# The orders whose plain cancel this call has checked (the engine's own cancel step, or an
+# _action_cancel whose guard passed): a Python variable of the call, which no remote caller can
+# set, where a context key can be. Odoo's code below (sale_stock, the state write) sees it.
+_plain_cancel_checked = contextvars.ContextVar("order_cancel_reconciled_plain_cancel_checked", default=frozenset())
+
+
+@contextmanager
+def plain_cancel_checked(orders):
+    """Within this block, a plain cancel of these very orders is the checked one."""
+    token = _plain_cancel_checked.set(_plain_cancel_checked.get() | {(orders._name, oid) for oid in orders.ids})
+    try:
+        yield
+    finally:
+        _plain_cancel_checked.reset(token)
+
+
+def is_plain_cancel_allowed(orders):
+    """A cancel of these very orders already checked in this call. Not sudo: automated and
+    server actions run elevated without meaning a plain cancel (see _cancel_plain_elevated)."""
+    checked = _plain_cancel_checked.get()
+    return all((orders._name, oid) in checked for oid in orders.ids)
 
 
 class OrdersBusyError(UserError):

@@ -1,7 +1,13 @@
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
-from .order_cancel_reconciled_plan import FROM_BUTTON_KEY, GROUP_XMLID, MAX_ORDERS, PLAIN_CANCEL_KEY
+from .order_cancel_reconciled_plan import (
+    FROM_BUTTON_KEY,
+    GROUP_XMLID,
+    MAX_ORDERS,
+    is_plain_cancel_allowed,
+    plain_cancel_checked,
+)
 from .sale_order_cancel_reconciled_log_mixin import LOG_READERS
 from .sale_order_cancel_reconciled_request import OPEN_STATES
 
@@ -180,63 +186,76 @@ class SaleOrder(models.Model):
         return self.filtered(lambda order: order.state == "sale" and order.sudo()._get_cancel_reconciled_documents())
 
     def _get_orders_with_reconciled_invoices(self):
-        """Confirmed orders whose posted invoices are (partly) paid: cancelling them alone would
-        leave money matched with invoices of a cancelled order. Code may not do that.
+        """Orders whose posted invoices are (partly) paid, in whatever state they are: cancelling
+        them alone, or taking them out of "sale" by hand, would leave money matched with invoices
+        of an order that no longer stands. Only the full cancellation may.
 
         Posted invoices with nothing matched are left to Odoo's plain cancel from code, as in
         standard Odoo (and its own tests): they stay open for the accountant to reverse.
         """
-        return self._get_orders_needing_full_cancel().filtered(
-            lambda order: any(
-                move.payment_state in RECONCILED_STATES for move in order.sudo()._get_cancel_reconciled_documents()
+        return self.filtered(
+            lambda order: (
+                order.state != "cancel"
+                and any(
+                    move.payment_state in RECONCILED_STATES for move in order.sudo()._get_cancel_reconciled_documents()
+                )
             )
         )
+
+    def _check_plain_cancel(self):
+        """The guard of every plain path: facts, not the caller's context. The engine's own
+        cancel step and _cancel_plain_elevated pass; nothing a remote caller sends does."""
+        if is_plain_cancel_allowed(self):
+            return
+        reconciled = self._get_orders_with_reconciled_invoices()
+        if reconciled:
+            raise UserError(reconciled._plain_cancel_refused_message())
 
     def action_cancel(self):
         # The standard Cancel would leave posted invoices paid and delivered goods out. A button
         # (its context says so) leads members to our wizard and tells others who can; code on
         # orders with paid invoices gets an error naming the API, never an action to display
-        # that it would silently drop.
-        if self.env.context.get(PLAIN_CANCEL_KEY):
-            return super().action_cancel()
-        if not self.env.context.get(FROM_BUTTON_KEY):
-            reconciled = self._get_orders_with_reconciled_invoices()
-            if reconciled:
-                raise UserError(reconciled._plain_cancel_refused_message())
-            return super().action_cancel()
-        with_invoices = self._get_orders_needing_full_cancel()
-        if not with_invoices:
-            return super().action_cancel()
-        if self.env.user.has_group(GROUP_XMLID):
-            return with_invoices.action_cancel_reconciled()
-        raise UserError(with_invoices._ask_a_member_message())
+        # that it would silently drop. The context only picks the answer: _action_cancel checks.
+        if self.env.context.get(FROM_BUTTON_KEY) and not is_plain_cancel_allowed(self):
+            with_invoices = self._get_orders_needing_full_cancel()
+            if with_invoices:
+                if self.env.user.has_group(GROUP_XMLID):
+                    return with_invoices.action_cancel_reconciled()
+                raise UserError(with_invoices._ask_a_member_message())
+        self._check_plain_cancel()
+        return super().action_cancel()
 
     def _action_cancel(self):
-        if not self.env.context.get(PLAIN_CANCEL_KEY):
-            reconciled = self._get_orders_with_reconciled_invoices()
-            if reconciled:
-                raise UserError(reconciled._plain_cancel_refused_message())
-        # Code below (sale_stock, our write guard) knows the check is done.
-        result = super(SaleOrder, self.with_context(**{PLAIN_CANCEL_KEY: True}))._action_cancel()
+        self._check_plain_cancel()
+        # Code below (sale_stock, the state write) knows the check is done.
+        with plain_cancel_checked(self):
+            result = super()._action_cancel()
         # However the order is cancelled, the customer's open request is done with it.
         self._get_cancel_reconciled_open_requests()._mark_done()
         return result
 
     def write(self, vals):
-        if vals.get("state") == "cancel" and not self.env.context.get(PLAIN_CANCEL_KEY):
-            reconciled = self._get_orders_with_reconciled_invoices()
-            if reconciled:
-                raise UserError(reconciled._plain_cancel_refused_message())
+        # Leaving "sale" by hand (back to a quotation, or cancelled) is a plain cancel too.
+        if "state" in vals and vals["state"] != "sale":
+            self.filtered(lambda order: order.state != vals["state"])._check_plain_cancel()
         return super().write(vals)
+
+    def _cancel_plain_elevated(self):
+        """Odoo's plain cancel of these orders even when their invoices are paid: the invoices
+        stay posted and paid, the goods delivered. For server code that means it, elevated on
+        purpose (``orders.sudo()._cancel_plain_elevated()``); a private method, which RPC cannot
+        call, refused without sudo."""
+        if not self.env.su:
+            raise AccessError(self.env._("A plain cancel of orders with paid invoices is for elevated server code."))
+        with plain_cancel_checked(self):
+            return self._action_cancel()
 
     def _plain_cancel_refused_message(self):
         return self.env._(
-            "%(orders)s: confirmed with paid invoices. A plain cancel would leave the invoices posted and "
-            "paid and the goods delivered. Cancel them with sale.order.cancel_reconciled() (members of "
-            "“Cancel reconciled orders”), or, to cancel the orders alone knowingly, pass the context key "
-            "%(key)s=True.",
+            "%(orders)s: confirmed with paid invoices. Cancelling them alone, or taking them back to a "
+            "quotation, would leave the invoices posted and paid and the goods delivered. Cancel them with "
+            "sale.order.cancel_reconciled(), as a member of “Cancel reconciled orders”.",
             orders=self._short_names(),
-            key=PLAIN_CANCEL_KEY,
         )
 
     def _ask_a_member_message(self):
@@ -275,4 +294,5 @@ class SaleOrder(models.Model):
         skip_activity: sale_stock would schedule "ordered quantity decreased" activities on the
         done deliveries; the returns made next tell the warehouse what to do.
         """
-        self.with_context(skip_activity=True, **{PLAIN_CANCEL_KEY: True})._action_cancel()
+        with plain_cancel_checked(self):
+            self.with_context(skip_activity=True)._action_cancel()

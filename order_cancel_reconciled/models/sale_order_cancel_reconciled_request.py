@@ -139,7 +139,9 @@ class SaleOrderCancelReconciledRequest(models.Model):
     def _create_from_portal(self, order, reason, comment):
         """The customer's request: recorded, told to the members, and approved at once when the
         company's rules allow it."""
-        request = self.create(
+        # The customer follows the order, where the answers are posted: not the request record,
+        # which is the staff's.
+        request = self.with_context(mail_create_nosubscribe=True).create(
             {"order_id": order.id, "reason_id": reason.id, "comment": comment or False, "channel": "portal"}
         )
         # What the staff reads is written in the staff's language, not the customer's.
@@ -389,8 +391,12 @@ class SaleOrderCancelReconciledRequest(models.Model):
             order = request.order_id
             users = order.user_id if order.user_id in members else members
             for user in users.filtered(lambda user, order=order: order.company_id in user.company_ids):
+                # The customer's words are text, never markup in the members' to-do.
                 order.sudo().activity_schedule(
-                    ACTIVITY_XMLID, user_id=user.id, summary=summary, note=note or request.comment
+                    ACTIVITY_XMLID,
+                    user_id=user.id,
+                    summary=summary,
+                    note=Markup("<p>%s</p>") % (note or request.comment or ""),
                 )
 
     def _notify_customer(self):

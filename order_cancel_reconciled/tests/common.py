@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from odoo import Command, fields
+from odoo import Command, fields, http
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -23,6 +23,10 @@ class CancelReconciledCommon(AccountTestInvoicingCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # The HTTP server reads every module manifest on its first static file. Read here, once,
+        # in this thread: Python 3.11.7's parser fails ("AST constructor recursion depth
+        # mismatch") when the browser's parallel requests make several threads parse at once.
+        assert http.root.statics, "the static folders of the modules are read"
         cls.warehouse = cls.env["stock.warehouse"].search([("company_id", "=", cls.env.company.id)], limit=1)
         cls.stock_location = cls.warehouse.lot_stock_id
         cls.customer = cls.env["res.partner"].create({"name": "Cancelling Customer"})

@@ -267,10 +267,12 @@ class TestBatch(BatchCommon):
             self.assertLessEqual(line.next_try, before + timedelta(seconds=MAX_WAIT_SECONDS), "soon at first")
             triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
             self.assertIn(line.next_try, triggers.mapped("call_at"), "the scheduled action comes back for it")
-            # The others go on meanwhile.
+            # The others go on meanwhile (a slow machine may try the line again in between: its
+            # first waits are seconds).
             self.run_queue()
             self.assertEqual(batch.done_count, 2)
-            for _attempt in range(MAX_ATTEMPTS - 1):
+            self.assertLess(line.attempts, MAX_ATTEMPTS)
+            while line.attempts < MAX_ATTEMPTS:
                 line.sudo().next_try = last_try = fields.Datetime.now()
                 self.env[LINE]._cron_process()
             after = fields.Datetime.now()

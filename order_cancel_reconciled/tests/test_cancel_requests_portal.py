@@ -93,6 +93,54 @@ class TestCancelRequestRoute(CancelRequestCommon, HttpCase):
             "This order cannot be cancelled from here", self.url_open(f"/my/orders/{order.id}?cancel_request=x").text
         )
 
+    def test_any_reason_parameter_gets_the_customer_a_clear_answer(self):
+        order = self.paid_order()
+        self.authenticate("request_portal", "request_portal")
+        # "²" is a digit for str.isdigit(), not for int(); the others are what a form never sends.
+        for value in ("²", "-1", "0", "99999999999", "1e3", " ", "١"):
+            with self.subTest(reason_id=value):
+                response = self.post(order, reason_id=value)
+                self.assertEqual(response.status_code, 303, "a redirect to the order, not an error page")
+                self.assertIn("cancel_request=reason", response.headers["Location"])
+                self.assertFalse(self.requests(order))
+
+    def test_a_member_of_staff_cannot_ask_in_the_customers_name(self):
+        order = self.paid_order()
+        salesman = self.new_user("request_salesman", "sales_team.group_sale_salesman_all_leads")
+        self.authenticate(salesman.login, salesman.login)
+        messages = len(order.message_ids)
+        response = self.post(order, token=order._portal_ensure_token())
+        self.assertIn("cancel_request=internal_user", response.headers["Location"])
+        self.assertFalse(self.requests(order))
+        self.assertEqual(len(order.message_ids), messages, "nothing posted as the customer")
+        page = self.url_open(response.headers["Location"]).text
+        self.assertIn("a cancellation request is the customer", page)
+
+    def test_the_customers_comment_is_text_and_the_customer_follows_only_the_order(self):
+        order = self.paid_order()
+        self.authenticate("request_portal", "request_portal")
+        self.post(order, comment='<a href="https://evil.example.com">Click</a> <b>now</b>')
+        request = self.requests(order)
+        self.assertNotIn(self.customer, request.message_partner_ids, "the request record is the staff's")
+        note = order.activity_ids.filtered(lambda activity: activity.res_id == order.id)[:1].note
+        self.assertNotIn("<a href", str(note))
+        self.assertIn("&lt;a href", str(note))
+
+    def test_the_request_dialog_promises_what_the_company_options_do(self):
+        order = self.paid_order()
+        self.authenticate("request_portal", "request_portal")
+        for action, promise in (
+            ("keep", "stays on your account as a credit"),
+            ("refund", "the refund of what you paid"),
+            ("cancel", "what becomes of your payment"),
+        ):
+            with self.subTest(payment_action=action):
+                self.env.company.cancel_reconciled_payment_action = action
+                page = self.url_open(f"/my/orders/{order.id}").text
+                self.assertIn(promise, page)
+                if action != "refund":
+                    self.assertNotIn("refund of what you paid", page)
+
 
 @tagged("post_install", "-at_install")
 class TestCancelRequestTour(CancelRequestCommon, HttpCase):

@@ -5,8 +5,9 @@ from odoo.tests import tagged
 from .common import CancelReconciledCommon
 
 FROM_BUTTON = {"order_cancel_reconciled_from_button": True}
+# The context key of 18.0.2.0.0 that lifted the guard: it lifts nothing now.
 PLAIN_CANCEL = {"order_cancel_reconciled_plain_cancel": True}
-NAMES_THE_API = r"sale\.order\.cancel_reconciled\(\).*order_cancel_reconciled_plain_cancel=True"
+NAMES_THE_API = r"sale\.order\.cancel_reconciled\(\), as a member of “Cancel reconciled orders”\.$"
 ASK_A_MEMBER = "Only members of “Cancel reconciled orders” can do this. Who to ask: .+"
 NOT_VISIBLE = "These sale orders do not exist or you may not access them"
 MEMBER = "order_cancel_reconciled.group_cancel_reconciled"
@@ -116,9 +117,33 @@ class TestGuardOnEveryPath(CancelReconciledCommon):
             arch = self.env[view.model].get_view(view.inherit_id.id)["arch"]
             self.assertRegex(arch, rf'name="{button}"[^>]*order_cancel_reconciled_from_button')
 
-    def test_plain_cancel_on_purpose_with_the_context_key(self):
-        self.order.with_context(**PLAIN_CANCEL)._action_cancel()
+    def test_no_context_key_lifts_the_guard_only_elevated_server_code_cancels_plainly(self):
+        for caller in (self.order, self.order.with_user(self.salesman), self.order.with_user(self.member)):
+            keyed = caller.with_context(**PLAIN_CANCEL)
+            self.assert_untouched(self.order, keyed.action_cancel, message=NAMES_THE_API)
+            self.assert_untouched(self.order, keyed._action_cancel, message=NAMES_THE_API)
+            self.assert_untouched(
+                self.order, lambda keyed=keyed: keyed.write({"state": "cancel"}), message=NAMES_THE_API
+            )
+        self.assert_untouched(self.order, self.order._cancel_plain_elevated, error=AccessError)
+        self.order.sudo()._cancel_plain_elevated()
         self.assertEqual(self.order.state, "cancel")
+        self.assertEqual(self.invoice_.payment_state, self.env["account.move"]._get_invoice_in_payment_state())
+
+    def test_leaving_sale_by_hand_is_refused_and_facts_guard_any_state(self):
+        for state in ("draft", "sent"):
+            for caller in (self.order.with_user(self.salesman), self.order.sudo()):
+                self.assert_untouched(
+                    self.order, lambda caller=caller, state=state: caller.write({"state": state}), message=NAMES_THE_API
+                )
+        # An order taken out of "sale" before this guard (or by a database script) is still
+        # refused a plain cancel: its invoices are paid, whatever its state says.
+        self.env.cr.execute("UPDATE sale_order SET state = 'draft' WHERE id = %s", [self.order.id])
+        self.order.invalidate_recordset(["state"])
+        for attempt in (self.order.with_user(self.salesman).action_cancel, self.order._action_cancel):
+            with self.assertRaisesRegex(UserError, NAMES_THE_API):
+                attempt()
+        self.assertEqual(self.order.state, "draft")
         self.assertEqual(self.invoice_.payment_state, self.env["account.move"]._get_invoice_in_payment_state())
 
     def test_code_cancels_orders_with_unpaid_posted_invoices_as_odoo_does(self):

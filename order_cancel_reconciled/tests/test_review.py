@@ -1,7 +1,8 @@
+import re
 import shutil
 import subprocess
 
-from odoo import Command
+from odoo import SUPERUSER_ID, Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, HttpCase, new_test_user, tagged
 
@@ -195,6 +196,29 @@ class TestRoleMatrix(CancelReconciledCommon):
             self.own_log.with_user(self.company_b_user).read(["state"])
         with self.assertRaises(AccessError):
             self.own_log.line_ids.with_user(self.company_b_user).read(["amount"])
+
+    def test_members_see_the_logs_of_the_scheduled_actions(self):
+        # The scheduled actions run as OdooBot: the cancellations of requests the rules approved.
+        engine = self.env["order.cancel.reconciled.engine"].with_user(SUPERUSER_ID)
+        order = self.paid_delivered_order()[0]
+        system_log = engine._run(order.with_user(SUPERUSER_ID), engine._prepare_options(self.env.company))
+        self.assertEqual(system_log.user_id.id, SUPERUSER_ID)
+        self.assertEqual(self.visible_logs(self.member), self.own_log | system_log)
+        self.assertTrue(system_log.line_ids.with_user(self.member).read(["name"]))
+        with self.assertRaises(AccessError):
+            self.others_log.with_user(self.member).read(["state"])
+        self.assertFalse(system_log.with_user(self.company_b_user).search([("id", "=", system_log.id)]))
+
+    def test_readers_without_accounting_rights_get_names_not_broken_links(self):
+        self.assertFalse(self.member.has_group("account.group_account_invoice"))
+        log_model = self.env["sale.order.cancel.reconciled.log"]
+        for user, linked in ((self.member, False), (self.billing, True)):
+            arch = log_model.with_user(user).get_views([(False, "form")])["views"]["form"]["arch"]
+            for name in ("payment_id", "invoice_id", "counterpart_move_id", "result_payment_id"):
+                with self.subTest(user=user.login, field=name):
+                    fields = re.findall(rf'<field name="{name}"[^>]*>', arch)
+                    self.assertTrue(fields)
+                    self.assertEqual(all("no_open" not in field for field in fields), linked)
 
     # mark reviewed, reset to review
 

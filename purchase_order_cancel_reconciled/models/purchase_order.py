@@ -4,8 +4,9 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.addons.order_cancel_reconciled.models.order_cancel_reconciled_plan import (
     FROM_BUTTON_KEY,
     MAX_ORDERS,
-    PLAIN_CANCEL_KEY,
     Finding,
+    is_plain_cancel_allowed,
+    plain_cancel_checked,
 )
 
 GROUP_XMLID = "purchase_order_cancel_reconciled.group_cancel_reconciled_purchase"
@@ -99,7 +100,7 @@ class PurchaseOrder(models.Model):
     # ------------------------------------------------------------------------------------------
 
     def button_cancel(self):
-        if self.env.context.get(FROM_BUTTON_KEY) and not self.env.context.get(PLAIN_CANCEL_KEY):
+        if self.env.context.get(FROM_BUTTON_KEY) and not is_plain_cancel_allowed(self):
             with_bills = self.filtered("has_posted_bills")
             if with_bills:
                 if self.env.user.has_group(GROUP_XMLID):
@@ -110,11 +111,13 @@ class PurchaseOrder(models.Model):
         return super().button_cancel()
 
     def write(self, vals):
-        # Whatever path cancels it, a purchase order whose bills are paid is not cancelled alone.
-        if vals.get("state") == "cancel" and not self.env.context.get(PLAIN_CANCEL_KEY):
+        # Whatever path cancels it or takes it back to a draft (button_draft, a write by hand), a
+        # purchase order whose bills are paid does not leave "purchase"/"done" alone: only the
+        # full cancellation may. Facts, not the caller's context, decide.
+        if "state" in vals and vals["state"] not in ("purchase", "done") and not is_plain_cancel_allowed(self):
             reconciled = self.filtered(
                 lambda order: (
-                    order.state in ("purchase", "done")
+                    order.state not in ("cancel", vals["state"])
                     and any(
                         move.payment_state in RECONCILED_STATES
                         for move in order.sudo()._get_cancel_reconciled_documents()
@@ -253,7 +256,8 @@ class PurchaseOrder(models.Model):
                 move.move_orig_ids = [Command.clear()]
         waiting.write({"procure_method": "make_to_stock"})
         waiting._recompute_state()
-        self.with_context(**{PLAIN_CANCEL_KEY: True}).write({"state": "cancel", "mail_reminder_confirmed": False})
+        with plain_cancel_checked(self):
+            self.write({"state": "cancel", "mail_reminder_confirmed": False})
         if hasattr(self, "_activity_cancel_on_sale"):
             # With sale_purchase: the salespeople of the sale orders it served are told, as by Odoo's Cancel.
             self._activity_cancel_on_sale()

@@ -56,6 +56,25 @@ class TestPurchaseGuardAndRoles(PurchaseCancelCommon):
         self.assertEqual(self.order.state, "purchase")
         self.assertIn(self.bill_move.payment_state, ("paid", "in_payment"))
 
+    def test_back_to_draft_then_cancel_and_context_keys_open_no_door(self):
+        plain = {"order_cancel_reconciled_plain_cancel": True, "order_cancel_reconciled_from_button": True}
+        for user in (self.buyer, self.member):
+            order = self.order.with_user(user).with_context(**plain)
+            with self.assertRaisesRegex(UserError, "cancel_reconciled"):
+                order.button_draft()
+            with self.assertRaisesRegex(UserError, "cancel_reconciled"):
+                order.write({"state": "draft"})
+            with self.assertRaisesRegex(UserError, "cancel_reconciled"):
+                order.write({"state": "cancel"})
+        with self.assertRaisesRegex(UserError, "cancel_reconciled"):
+            self.order.sudo().with_context(**plain).button_draft()
+        self.assertEqual(self.order.state, "purchase")
+        self.assertIn(self.bill_move.payment_state, ("paid", "in_payment"))
+        # Lock and unlock stay what they are in Odoo.
+        self.order.button_done()
+        self.order.button_unlock()
+        self.assertEqual(self.order.state, "purchase")
+
     def test_code_keeps_odoo_refusal_and_the_button_leads_members_to_the_dialog(self):
         with self.assertRaisesRegex(UserError, "Unable to cancel purchase order"):
             self.order.with_user(self.member).button_cancel()
