@@ -204,6 +204,13 @@ def check_killed_job(registry, log, killed):
         done and date_done > killed_at and retry == 2,
         f"state {state}, retry {retry}, done at {date_done}, killed at {killed_at}",
     )
+    # The rerun may find the line still held by the dead worker's transaction (PostgreSQL ends it
+    # once it notices the client is gone) and leave it to the next job: wait for the line itself.
+    wait_until(
+        lambda: read(registry, f"SELECT state FROM {LINE_TABLE} WHERE id = %s", [line_id])[0][0] != "queued",
+        REQUEUE_SECONDS,
+        step=0.5,
+    )
     logs = read(
         registry,
         f"""SELECT log.create_date FROM sale_order_cancel_reconciled_log log
@@ -212,7 +219,7 @@ def check_killed_job(registry, log, killed):
         [line_id],
     )
     check(
-        "the killed job's order was cancelled once, by the run after the kill (the killed run left nothing)",
+        "the killed job's order was cancelled once, by a run after the kill (the killed run left nothing)",
         len(logs) == 1 and logs[0][0] > killed_at,
         f"logs created at {[row[0] for row in logs]}, killed at {killed_at}",
     )

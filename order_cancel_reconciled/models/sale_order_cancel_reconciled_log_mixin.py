@@ -32,5 +32,6 @@ class SaleOrderCancelReconciledLogMixin(models.AbstractModel):
             record.cancel_reconciled_log_ids = logs
             record.cancel_reconciled_log_count = len(logs)
 
-    def action_open_cancel_reconciled_logs(self):
+    def _action_open_cancel_reconciled_logs(self):
+        # Private here: a public method of an abstract model is callable over RPC on no record.
         return self.cancel_reconciled_log_ids._get_records_action(name=self.env._("Order Cancellation Logs"))
