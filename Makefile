@@ -13,7 +13,7 @@ test:         ## set up, run both addons' tests on a fresh database with pytest-
 test-native:  ## the same tests with Odoo's own runner (odoo-bin --test-enable)
 	bash scripts/test_native.sh
 
-test-core:    ## Odoo's own sale (and account payment/reconcile) post-install tests without and with the addon
+test-core:    ## Odoo's own sale, purchase (and account payment/reconcile) post-install tests without and with the addons
 	bash scripts/setup.sh
 	bash scripts/check_core_suites.sh
 
