@@ -17,6 +17,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 from odoo.tools.misc import file_path
+from odoo.tools.safe_eval import safe_eval
 
 from ..models.order_cancel_reconciled_plan import REFUND_MAX_ATTEMPTS
 from .common import CancelReconciledCommon
@@ -315,3 +316,19 @@ class TestRefundOutbox(CancelReconciledCommon):
         self.assertEqual(migration.mark_refunds_to_match(self.env.cr), 1)
         self.env.invalidate_all()
         self.assertEqual((refunded_unmatched.refund_state, refused.refund_state), ("to_match", "failed"))
+
+    def test_billing_users_reach_the_refunds_to_check_by_the_menus(self):
+        menu = self.env.ref("order_cancel_reconciled.sale_order_cancel_reconciled_log_line_menu_refunds")
+        action = menu.action.sudo()
+        self.assertEqual(menu.parent_id, self.env.ref("order_cancel_reconciled.menu_review"))
+        visible = self.env["ir.ui.menu"].with_user(self.accountant)._visible_menu_ids()
+        self.assertIn(menu.id, visible)
+        self.assertIn(menu.parent_id.parent_id.id, visible, "Invoicing itself")
+        order, _partner, _payment = self.online_order("Menu Customer")
+        line = self.cancel_refunding(order)
+        line.sudo().write({"refund_state": "held", "refund_error": "figures"})
+        lines_model = self.env[action.res_model].with_user(self.accountant)
+        views = lines_model.get_views([(action.view_id.id, "list"), (action.search_view_id.id, "search")])
+        self.assertIn("action_refund_send_again", views["views"]["list"]["arch"])
+        domain = [*safe_eval(action.domain), ("refund_state", "in", ("to_match", "unknown", "held", "failed"))]
+        self.assertEqual(lines_model.search(domain), line, "the To Check filter lists it")
