@@ -289,7 +289,11 @@ class OrderCancelReconciledEngineOutbox(models.AbstractModel):
                 self._report_failed_refund(line)
 
     def _find_line_for_provider_refund(self, tx):
-        candidates = self.env["sale.order.cancel.reconciled.log.line"].search(
+        line_model = self.env["sale.order.cancel.reconciled.log.line"]
+        if tx.state not in ("pending", "authorized", "done"):
+            # A refused or cancelled transaction (our replaced one too) answers no line.
+            return line_model
+        candidates = line_model.search(
             [
                 ("online_transaction_id", "=", tx.source_transaction_id.id),
                 ("refund_state", "in", ("sending", "pending", "unknown")),

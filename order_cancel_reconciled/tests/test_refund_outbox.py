@@ -226,6 +226,22 @@ class TestRefundOutbox(CancelReconciledCommon):
         self.assertEqual(line.refund_state, "done")
         self.assert_books(partner, "refund")
 
+    def test_a_cancelled_refund_of_the_same_amount_answers_no_line(self):
+        order, _partner, payment = self.online_order("Cancelled Other Refund Customer")
+        line = self.cancel_refunding(order)
+
+        def time_out(tx):
+            raise requests.exceptions.ReadTimeout("read timed out")
+
+        with self.recorded_provider(time_out), mute_logger(OUTBOX_LOGGER):
+            self.run_outbox()
+        prepared = line.refund_transaction_id
+        # Another refund of the same payment and amount, cancelled: it is not this line's answer.
+        other = payment.sudo().payment_transaction_id._create_child_transaction(order.amount_total, is_refund=True)
+        other._set_canceled()
+        self.assertEqual(line.refund_transaction_id, prepared)
+        self.assertEqual((line.refund_state, prepared.state), ("sending", "draft"))
+
     def test_credit_used_meanwhile_holds_the_refund_with_the_figures(self):
         order, partner, _payment = self.online_order("Credit Used Customer")
         line = self.cancel_refunding(order)
