@@ -26,6 +26,11 @@ ENGINE = "order.cancel.reconciled.engine"
 OUTBOX_LOGGER = "odoo.addons.order_cancel_reconciled.models.order_cancel_reconciled_engine_outbox"
 
 
+def time_out(tx):
+    """The provider's answer never comes back: the request may or may not have been made."""
+    raise requests.exceptions.ReadTimeout("read timed out")
+
+
 @tagged("post_install", "-at_install")
 class TestRefundOutbox(CancelReconciledCommon):
     @classmethod
@@ -182,9 +187,6 @@ class TestRefundOutbox(CancelReconciledCommon):
         order, partner, _payment = self.online_order("Silent Customer")
         line = self.cancel_refunding(order)
 
-        def time_out(tx):
-            raise requests.exceptions.ReadTimeout("read timed out")
-
         with self.recorded_provider(time_out) as calls, mute_logger(OUTBOX_LOGGER):
             self.run_outbox()
         self.env.company.cancel_refund_unknown_hours = 2
@@ -210,9 +212,6 @@ class TestRefundOutbox(CancelReconciledCommon):
         order, partner, payment = self.online_order("Own Reference Customer")
         line = self.cancel_refunding(order)
 
-        def time_out(tx):
-            raise requests.exceptions.ReadTimeout("read timed out")
-
         with self.recorded_provider(time_out), mute_logger(OUTBOX_LOGGER):
             self.run_outbox()
         prepared = line.refund_transaction_id
@@ -229,9 +228,6 @@ class TestRefundOutbox(CancelReconciledCommon):
     def test_a_cancelled_refund_of_the_same_amount_answers_no_line(self):
         order, _partner, payment = self.online_order("Cancelled Other Refund Customer")
         line = self.cancel_refunding(order)
-
-        def time_out(tx):
-            raise requests.exceptions.ReadTimeout("read timed out")
 
         with self.recorded_provider(time_out), mute_logger(OUTBOX_LOGGER):
             self.run_outbox()
