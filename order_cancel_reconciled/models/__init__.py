@@ -1,3 +1,4 @@
+from . import order_cancel_reconciled_caller_guard
 from . import sale_order_cancel_reconciled_reason
 from . import sale_order_cancel_reconciled_log
 from . import sale_order_cancel_reconciled_log_line

@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from .order_cancel_reconciled_caller_guard import caller_checked
 from .order_cancel_reconciled_plan import (
     FROM_BUTTON_KEY,
     GROUP_XMLID,
@@ -95,15 +96,18 @@ class SaleOrder(models.Model):
         for order in self:
             order.cancel_reconciled_log_count = counts.get(order, 0)
 
+    @caller_checked
     def action_open_cancel_reconciled_logs(self):
         return self.cancel_reconciled_log_ids._get_records_action(name=self.env._("Order Cancellation Logs"))
 
+    @caller_checked
     def action_open_cancel_requests(self):
         requests = self.cancel_request_ids
         if len(requests) == 1:
             return requests._get_records_action(name=requests.display_name)
         return requests._get_records_action(name=self.env._("Cancellation Requests"))
 
+    @caller_checked
     def action_cancel_reconciled(self):
         """Open the wizard that cancels these orders with their payments, invoices and deliveries."""
         return {
@@ -115,6 +119,7 @@ class SaleOrder(models.Model):
             "context": {"default_order_ids": self.ids},
         }
 
+    @caller_checked
     @api.returns("sale.order.cancel.reconciled.log")
     def cancel_reconciled(
         self,
@@ -136,6 +141,7 @@ class SaleOrder(models.Model):
         )
         return self.env["order.cancel.reconciled.engine"]._run(self, options)
 
+    @caller_checked
     @api.returns("sale.order.cancel.reconciled.batch")
     def cancel_reconciled_in_background(
         self,
@@ -168,6 +174,7 @@ class SaleOrder(models.Model):
             self.company_id[:1] or self.env.company, **dict(zip(names, option_values, strict=True))
         )
 
+    @caller_checked
     def action_cancel_reconciled_with_defaults(self):
         """The sales list's server action: cancel the selected orders with the company defaults;
         more than the company's threshold in the background."""
@@ -211,6 +218,7 @@ class SaleOrder(models.Model):
         if reconciled:
             raise UserError(reconciled._plain_cancel_refused_message())
 
+    @caller_checked
     def action_cancel(self):
         # The standard Cancel would leave posted invoices paid and delivered goods out. A button
         # (its context says so) leads members to our wizard and tells others who can; code on
@@ -234,6 +242,7 @@ class SaleOrder(models.Model):
         self._get_cancel_reconciled_open_requests()._mark_done()
         return result
 
+    @caller_checked
     def write(self, vals):
         # Leaving "sale" by hand (back to a quotation, or cancelled) is a plain cancel too.
         if "state" in vals and vals["state"] != "sale":

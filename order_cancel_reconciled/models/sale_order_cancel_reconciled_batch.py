@@ -75,7 +75,7 @@ class SaleOrderCancelReconciledBatch(models.Model):
 
     _name = "sale.order.cancel.reconciled.batch"
     _description = "Background Cancellation"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "order.cancel.reconciled.caller.guard"]
     _order = "id desc"
     _check_company_auto = True
 

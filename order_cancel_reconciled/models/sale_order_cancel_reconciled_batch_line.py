@@ -39,6 +39,7 @@ class SaleOrderCancelReconciledBatchLine(models.Model):
     """One order of a batch: queued until its own transaction cancels it or says why not."""
 
     _name = "sale.order.cancel.reconciled.batch.line"
+    _inherit = ["order.cancel.reconciled.caller.guard"]
     _description = "Order of a Background Cancellation"
     _order = "batch_id desc, id"
 

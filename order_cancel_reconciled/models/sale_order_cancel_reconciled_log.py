@@ -10,7 +10,7 @@ from .order_cancel_reconciled_plan import INVOICE_ACTIONS, PAYMENT_ACTIONS, STOC
 class SaleOrderCancelReconciledLog(models.Model):
     _name = "sale.order.cancel.reconciled.log"
     _description = "Cancellation of a reconciled order"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "order.cancel.reconciled.caller.guard"]
     _order = "date desc, id desc"
     _check_company_auto = True
     # Accountants comment on the logs they review without being able to change them.

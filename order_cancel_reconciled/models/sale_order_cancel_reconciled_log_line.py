@@ -19,6 +19,7 @@ LINE_KINDS = [
 
 class SaleOrderCancelReconciledLogLine(models.Model):
     _name = "sale.order.cancel.reconciled.log.line"
+    _inherit = ["order.cancel.reconciled.caller.guard"]
     _description = "Effect of a reconciled order cancellation"
     _order = "log_id, sequence, id"
 

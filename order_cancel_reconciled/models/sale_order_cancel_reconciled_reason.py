@@ -3,6 +3,7 @@ from odoo import fields, models
 
 class SaleOrderCancelReconciledReason(models.Model):
     _name = "sale.order.cancel.reconciled.reason"
+    _inherit = ["order.cancel.reconciled.caller.guard"]
     _description = "Reason for cancelling a reconciled order"
     _order = "sequence, id"
 

@@ -40,7 +40,7 @@ class SaleOrderCancelReconciledRequest(models.Model):
 
     _name = "sale.order.cancel.reconciled.request"
     _description = "Request to cancel a paid order"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "order.cancel.reconciled.caller.guard"]
     _order = "request_date desc, id desc"
     _check_company_auto = True
 
@@ -95,7 +95,7 @@ class SaleOrderCancelReconciledRequest(models.Model):
     @api.depends("order_id")
     def _compute_display_name(self):
         for request in self:
-            request.display_name = self.env._("Cancellation of %s", request.order_id.name)
+            request.display_name = self.env._("Cancellation request for %s", request.order_id.name)
 
     # ------------------------------------------------------------------------------------------
     # Asking

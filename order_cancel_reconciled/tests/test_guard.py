@@ -263,6 +263,32 @@ class TestGuardOnEveryPath(CancelReconciledCommon):
         self.assertEqual(self.invoice_.payment_state, "reversed")
         self.assertAlmostEqual(self.receivable_balance(), sum(other.invoice_ids.mapped("amount_residual_signed")))
 
+    def test_malformed_arguments_from_a_caller_are_refused_clearly(self):
+        """Ids that are not ids, values that are not a dictionary, an action on one record given
+        none or many: a clear refusal naming what is expected, nothing changed, where they used to
+        end in a database error or "Expected singleton" deep in the ORM."""
+        log = self.paid_delivered_order()[0].cancel_reconciled()
+        member_env = self.env(user=self.member)
+        calls = [
+            # (model, method, args): as a JSON-RPC or XML-RPC call hands them to Odoo's call_kw.
+            ("sale.order", "cancel_reconciled", ["abc"], "ids: a list of positive whole numbers"),
+            ("sale.order", "write", [[str(self.order.id)], {"state": "draft"}], "ids: a list of positive"),
+            ("sale.order", "action_cancel", [{"id": self.order.id}], "ids: a list of positive"),
+            ("sale.order.cancel.reconciled.log", "write", [[-1], {"note": "x"}], "ids: a list of positive"),
+            ("sale.order.cancel.reconciled.log", "action_reorder", [[]], "one record at a time, not 0"),
+            ("sale.order.cancel.reconciled.log", "action_reorder", [[log.id] * 2 + [log.id + 1]], "not 3"),
+            ("sale.order.cancel.reconciled", "create", ["abc"], "a dictionary of field names"),
+            ("sale.order.cancel.reconciled", "create", [None], "a dictionary of field names"),
+            ("sale.order.cancel.reconciled", "default_get", [None], "a list of strings"),
+            ("sale.order.cancel.reconciled.reason", "unlink", [["a"]], "ids: a list of positive"),
+        ]
+        for model, method, args, message in calls:
+            with self.subTest(model=model, method=method, args=args):
+                before = self.snapshot(self.order)
+                with self.assertRaisesRegex(UserError, message):
+                    api.call_kw(member_env[model], method, args, {})
+                self.assertEqual(self.snapshot(self.order), before)
+
 
 @tagged("post_install", "-at_install")
 class TestNobodySeesWhatIsNotTheirs(CancelReconciledCommon):

@@ -1,12 +1,14 @@
 from odoo import models
 from odoo.exceptions import UserError
 
+from ..models.order_cancel_reconciled_caller_guard import caller_checked
 from ..models.sale_order import FROM_BUTTON_KEY, GROUP_XMLID
 
 
 class SaleMassCancelOrders(models.TransientModel):
     _inherit = "sale.mass.cancel.orders"
 
+    @caller_checked
     def action_mass_cancel(self):
         # The list's Actions > Cancel: as on the form, a person who selected orders with posted
         # invoices is led to our wizard (members, with every selected order) or told who can;

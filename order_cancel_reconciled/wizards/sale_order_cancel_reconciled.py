@@ -2,6 +2,7 @@ from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools import format_date, formatLang
 
+from ..models.order_cancel_reconciled_caller_guard import check_caller_fields, check_caller_vals
 from ..models.order_cancel_reconciled_plan import (
     INVOICE_ACTIONS,
     MAX_IDS_IN_MESSAGE,
@@ -19,6 +20,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
     preview shows the plans and findings the engine will act on and refuse on."""
 
     _name = "sale.order.cancel.reconciled"
+    _inherit = ["order.cancel.reconciled.caller.guard"]
     _description = "Cancel reconciled sale orders"
     # The dialog of another kind of order (purchase_order_cancel_reconciled) inherits this one
     # with its own orders; the vendor's side changes the preview's words.
@@ -60,6 +62,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
 
     @api.model
     def default_get(self, fields_list):
+        check_caller_fields(self, fields_list)
         res = super().default_get(fields_list)
         context = self.env.context
         order_model = self._fields["order_ids"].comodel_name
@@ -69,11 +72,13 @@ class SaleOrderCancelReconciled(models.TransientModel):
 
     @api.model_create_multi
     def create(self, vals_list):
+        check_caller_vals(self, vals_list)
         for vals in vals_list:
             self._check_input_vals(vals)
         return super().create(vals_list)
 
     def write(self, vals):
+        check_caller_vals(self, vals, many=False)
         self._check_input_vals(vals)
         return super().write(vals)
 

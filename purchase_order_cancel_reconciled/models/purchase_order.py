@@ -1,6 +1,7 @@
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from odoo.addons.order_cancel_reconciled.models.order_cancel_reconciled_caller_guard import caller_checked
 from odoo.addons.order_cancel_reconciled.models.order_cancel_reconciled_plan import (
     FROM_BUTTON_KEY,
     MAX_ORDERS,
@@ -54,6 +55,7 @@ class PurchaseOrder(models.Model):
         for order in self:
             order.cancel_reconciled_log_count = counts.get(order, 0)
 
+    @caller_checked
     def action_open_cancel_reconciled_logs(self):
         return self.cancel_reconciled_log_ids._get_records_action(name=self.env._("Order Cancellation Logs"))
 
@@ -61,6 +63,7 @@ class PurchaseOrder(models.Model):
     # The faces: the dialog and the API
     # ------------------------------------------------------------------------------------------
 
+    @caller_checked
     def action_cancel_reconciled(self):
         """Open the dialog that cancels these purchase orders with their payments, bills and receipts."""
         return {
@@ -72,6 +75,7 @@ class PurchaseOrder(models.Model):
             "context": {"default_order_ids": self.ids},
         }
 
+    @caller_checked
     @api.returns("sale.order.cancel.reconciled.log")
     def cancel_reconciled(self, invoice_action=None, payment_action=None, stock_action=None, reason_id=None, note=None):
         """Cancel these purchase orders with their payments, vendor bills and receipts; return the logs.
@@ -99,6 +103,7 @@ class PurchaseOrder(models.Model):
     # person who clicked Cancel is led to the full cancellation (members) or told who can.
     # ------------------------------------------------------------------------------------------
 
+    @caller_checked
     def button_cancel(self):
         if self.env.context.get(FROM_BUTTON_KEY) and not is_plain_cancel_allowed(self):
             with_bills = self.filtered("has_posted_bills")
@@ -110,6 +115,7 @@ class PurchaseOrder(models.Model):
                 raise UserError(with_bills._ask_a_member_message())
         return super().button_cancel()
 
+    @caller_checked
     def write(self, vals):
         # Whatever path cancels it or takes it back to a draft (button_draft, a write by hand), a
         # purchase order whose bills are paid does not leave "purchase"/"done" alone: only the

@@ -120,7 +120,7 @@ class TestPurchaseI18n(PurchaseCancelCommon):
             order.with_user(buyer).with_context(lang=buyer.lang).cancel_reconciled()
         self.assertEqual(
             refusal.exception.args[0],
-            "只有“取消已核销采购订单”组的成员才能取消供应商账单已过账或已付款的采购订单。请联系管理员将您加入该组。",
+            "只有“取消已付款采购订单”组的成员才能取消供应商账单已过账或已付款的采购订单。请联系管理员将您加入该组。",
         )
         self.assertEqual(order.state, "purchase")
 
