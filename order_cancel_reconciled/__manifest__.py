@@ -2,7 +2,7 @@
     "name": "Cancel Reconciled Sale Orders",
     "summary": "Cancel a paid, delivered order in one safe step: unreconcile, "
     "reverse, refund, return and cancel, with an audit log",
-    "version": "18.0.2.1.0",
+    "version": "18.0.2.2.0",
     "license": "LGPL-3",
     "author": "order_cancel_reconciled developers",
     "website": "https://github.com/order-cancel-reconciled/order_cancel_reconciled",
@@ -25,6 +25,7 @@
         "views/sale_order_cancel_reconciled_request_views.xml",
         "views/sale_order_cancel_reconciled_batch_views.xml",
         "views/sale_portal_templates.xml",
+        "views/account_portal_templates.xml",
         "views/account_move_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",

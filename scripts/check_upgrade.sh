@@ -72,6 +72,11 @@ wizard.action_confirm()
 check("the upgraded addon cancels an order", order.state == "cancel" and len(order.cancel_reconciled_log_ids) == 1)
 rule = env.ref("$ADDON.sale_order_cancel_reconciled_log_rule_member")
 check("members see the logs of the scheduled actions (18.0.2.1.0)", "('user_id', '=', 1)" in rule.domain_force)
+check("every log has a reason, the documented one when none was given (18.0.2.2.0)",
+      set(logs.mapped("reason_id")) == {env.ref("$ADDON.reason_not_given")})
+check("every log says who started it: the dialog before 18.0.2.2.0", set(logs.mapped("channel")) == {"backoffice"})
+check("the one-click list action is gone (18.0.2.2.0)",
+      not env.ref("$ADDON.sale_order_action_cancel_reconciled_with_defaults", raise_if_not_found=False))
 portal_reasons = env["sale.order.cancel.reconciled.reason"].search([("show_on_portal", "=", True)])
 check("customers have reasons to choose on the portal (18.0.2.0.0)", env.ref("$ADDON.reason_order_error") in portal_reasons)
 env.cr.rollback()

@@ -17,24 +17,42 @@ fi
 say "Loading the demonstration scenario (skipped when already there)"
 "$PYTHON" "$ODOO_BIN" shell -c "$ODOO_CONF" -d "$db" --no-http --log-level=warn < scripts/demo_data.py
 
+# The walk of README.md, with the demo's order numbers (looked up by their customer reference).
+order_names() {
+    psql -d "$db" -tAc "SELECT string_agg(name, ', ' ORDER BY id) FROM sale_order
+                        WHERE client_order_ref = '$1'" || true
+}
+paid=$(order_names "paid and delivered")
+online=$(order_names "paid online (demo provider)")
+ready=$(order_names "ready for a portal request")
+waiting=$(order_names "cancellation requested on the portal")
 cat <<MSG
 
 Odoo 18.0 with $ADDON and $PURCHASE_ADDON is starting on http://localhost:8069
-  Log in as admin / admin (database $db).
-  Sales > Orders > Orders: open the order marked "paid and delivered" and click "Cancel Reconciled Order".
-  Invoicing > Review > Cancelled Reconciled Orders: the logs to review (also Sales > Orders >
-  Cancelled Reconciled Orders for the members who ran them).
-  Sales > Configuration > Settings > Cancelling Paid Orders: the company's defaults and the
-  portal requests' rules.
-  Portal: log in as portal_demo / portal_demo (another browser), My Account > Sales Orders: the
-  order marked "cancellation requested on the portal" waits; Sales > Orders > Cancellation
-  Requests (admin): approve or refuse it.
-  The order marked "paid online (demo provider)": cancel it with "Refund the customer" and the
-  money goes back through the provider (Invoicing > Review: the log's Payments tab).
-  Purchase > Orders > Purchase Orders: open the order of "Demo Vendor (paid PO to cancel)"
-  (received, billed and paid) and click "Cancel Reconciled Order"; its log is under Invoicing >
-  Review > Cancelled Reconciled Orders (filter "Purchase Orders"; "Sale Orders" for the others)
-  and Purchase > Orders > Cancelled Reconciled Orders.
+Log in as admin / admin (database $db): the demo orders are yours, tagged by story.
+ 1. Sales > Orders > Orders, search options > Favorites > "Demo stories": the orders grouped by tag.
+    Open ${paid:-the order} tagged "Demo: paid and delivered", click "Cancel Reconciled Order": the
+    dialog says what happens; choose a Reason, "Cancel Orders", then "Cancel the orders".
+ 2. Invoicing > Review > Cancelled Reconciled Orders: its log, to review (members: Sales > Orders >
+    Cancelled Reconciled Orders).
+ 3. ${online:-The order} tagged "Demo: paid online (refund through the provider)": cancel it with
+    "Refund the customer"; the money goes back through the provider (Invoicing > Review > Provider
+    Refunds).
+ 4. In another browser, log in as portal_demo / portal_demo: Your Orders, open ${ready:-the order}
+    (Your Reference: ready for a portal request), press "Request Cancellation", pick a reason,
+    "Send the Request".
+ 5. As admin, Sales > Orders > Cancellation Requests: that request and the one waiting since the
+    demo was made (${waiting:-the order} tagged "Demo: portal request waiting"): open one, "Approve
+    and Cancel the Order" or "Refuse". Once cancelled, the customer's Your Orders still lists it,
+    marked Cancelled, with what became of the money.
+ 6. Sales > Orders > Orders, search "promotion cancelled", select the twelve orders, Actions >
+    Cancel Reconciled Orders, "Cancel Orders": more than 10, they are cancelled in the background
+    (Sales > Orders > Background Cancellations shows the batch's progress).
+ 7. Sales > Orders > Cancellation Analysis: the cancellation rate by month, refunded and kept.
+ 8. Purchase > Orders > Purchase Orders: the order of "Demo Vendor (paid PO to cancel)", "Cancel
+    Reconciled Order"; its log is under Purchase > Orders > Cancelled Reconciled Orders.
+ The company's defaults and portal requests: Sales > Configuration > Settings > Cancelling Paid
+ Orders. The walk is in README.md too.
 Stop the server with Ctrl+C.
 
 MSG

@@ -6,7 +6,14 @@ from odoo.http import request
 from odoo.service.model import MAX_TRIES_ON_CONCURRENCY_FAILURE, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
-from .order_cancel_reconciled_plan import OPTION_VALUES, CancelOptions, Finding, OrderPlan, OrdersBusyError
+from .order_cancel_reconciled_plan import (
+    DEFAULT_REASON_XMLID,
+    OPTION_VALUES,
+    CancelOptions,
+    Finding,
+    OrderPlan,
+    OrdersBusyError,
+)
 
 LOG_MODEL = "sale.order.cancel.reconciled.log"
 
@@ -51,19 +58,24 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         """The options of a run; what is not given (None) is the company's default.
 
         ``vals`` holds invoice_action, payment_action, stock_action, reason_id, note,
-        notify_customer and message ((subject, body) edited for a run of one order).
+        notify_customer, message ((subject, body) edited for a run of one order) and channel
+        (who starts the run, CHANNELS; code by default). A run given no reason gets the
+        documented one (“No reason given (by code)”): a log never has none.
         """
         self._check_option_values(vals)
         choices = {
             name: vals.get(name) or company[f"cancel_reconciled_{name}"] or selection[0][0]
             for name, selection in OPTION_VALUES.items()
         }
+        reason = self.env["sale.order.cancel.reconciled.reason"].browse(vals.get("reason_id") or [])
         return CancelOptions(
             **choices,
-            reason=self.env["sale.order.cancel.reconciled.reason"].browse(vals.get("reason_id") or []),
+            reason=reason or self.env.ref(DEFAULT_REASON_XMLID, raise_if_not_found=False) or reason,
             note=vals.get("note") or False,
             notify_customer=bool(vals.get("notify_customer")),
             message=tuple(vals.get("message") or ()),
+            channel=vals.get("channel") or "api",
+            reason_given=bool(reason),
         )
 
     @api.model
@@ -204,7 +216,16 @@ class OrderCancelReconciledEngine(models.AbstractModel):
             "payment_action": options.payment_action,
             "stock_action": options.stock_action,
             "notify_customer": options.notify_customer,
+            "channel": self._get_log_channel(order, options),
         }
+
+    @api.model
+    def _get_log_channel(self, order, options):
+        """Who started the run; a member who runs the dialog or the API on an order whose customer
+        asked for it on the portal answers that request."""
+        if options.channel in ("backoffice", "api") and order._get_cancel_reconciled_open_requests():
+            return "portal"
+        return options.channel
 
     def _add_log_lines(self, log, vals_list):
         self.env["sale.order.cancel.reconciled.log.line"].create(

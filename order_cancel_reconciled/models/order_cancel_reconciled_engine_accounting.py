@@ -217,7 +217,7 @@ class OrderCancelReconciledEngineAccounting(models.AbstractModel):
 
     def _prepare_reversal_vals(self, move, options):
         date = self._get_reversal_date(move)
-        reason = options.reason.name or self.env._("order %s cancelled", move.invoice_origin or "")
+        reason = options.told_reason.name or self.env._("order %s cancelled", move.invoice_origin or "")
         return {
             "ref": self.env._("Reversal of: %(move)s, %(reason)s", move=move.name, reason=reason),
             "date": date,

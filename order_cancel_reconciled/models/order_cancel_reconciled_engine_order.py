@@ -78,7 +78,7 @@ class OrderCancelReconciledEngineOrder(models.AbstractModel):
         lang = template._render_lang(order.ids)[order.id]
         template = template.with_context(
             cancel_reconciled_payment_action=options.payment_action,
-            cancel_reconciled_reason=options.reason.with_context(lang=lang).name,
+            cancel_reconciled_reason=options.told_reason.with_context(lang=lang).name,
             cancel_reconciled_refunds=self._get_refunds_to_tell(order, options) if refunds is None else refunds,
             cancel_reconciled_refund_days=order.company_id.cancel_refund_days,
         )

@@ -92,6 +92,17 @@ class OrdersBusyError(UserError):
     """Another transaction holds the orders or their invoices right now: try again later."""
 
 
+CHANNELS = [
+    ("backoffice", "Back office"),
+    ("portal", "Customer request"),
+    ("rule", "Company rules"),
+    ("batch", "Background batch"),
+    ("api", "API"),
+]
+# The reason of a run that was given none (code, an integration): a log never has no reason.
+DEFAULT_REASON_XMLID = "order_cancel_reconciled.reason_not_given"
+
+
 @dataclass(frozen=True)
 class CancelOptions:
     """What the user chose for a run; the same for every order of it."""
@@ -104,6 +115,17 @@ class CancelOptions:
     notify_customer: bool = False
     # (subject, body) as the user edited them for a run of one order; else the template's.
     message: tuple = ()
+    # Who started the run (CHANNELS): the dialog, a customer's request, the company's rules, a
+    # background batch or code; the log keeps it for the analysis.
+    channel: str = "api"
+    # False when the reason is the documented default of a run given none: the log records it,
+    # but the customer's message and the credit note's reference say no reason.
+    reason_given: bool = True
+
+    @property
+    def told_reason(self):
+        """The reason to tell the customer and write on credit notes: the one chosen, if any."""
+        return self.reason if self.reason_given else self.reason.browse()
 
 
 @dataclass(frozen=True)

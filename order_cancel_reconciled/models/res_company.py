@@ -17,6 +17,11 @@ class ResCompany(models.Model):
         default=10,
         help="When more orders than this are selected, they are cancelled in the background, one at a time.",
     )
+    cancel_reconciled_reason_optional = fields.Boolean(
+        string="Reason Optional",
+        help="The cancellation dialog lets a user leave the reason empty (it asks for one by default). "
+        "A cancellation without a reason is logged with “No reason given (by code)”.",
+    )
     cancel_request_portal = fields.Boolean(string="Cancellation Requests on the Portal")
     cancel_request_auto = fields.Boolean(string="Approve Requests Automatically")
     cancel_request_auto_undelivered = fields.Boolean(string="Only When Nothing Is Delivered", default=True)

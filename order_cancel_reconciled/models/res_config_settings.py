@@ -16,6 +16,9 @@ class ResConfigSettings(models.TransientModel):
     cancel_reconciled_background_from = fields.Integer(
         related="company_id.cancel_reconciled_background_from", readonly=False
     )
+    cancel_reconciled_reason_optional = fields.Boolean(
+        related="company_id.cancel_reconciled_reason_optional", readonly=False
+    )
     cancel_request_portal = fields.Boolean(related="company_id.cancel_request_portal", readonly=False)
     cancel_request_auto = fields.Boolean(related="company_id.cancel_request_auto", readonly=False)
     cancel_request_auto_undelivered = fields.Boolean(

@@ -108,15 +108,16 @@ class SaleOrder(models.Model):
         return requests._get_records_action(name=self.env._("Cancellation Requests"))
 
     @caller_checked
-    def action_cancel_reconciled(self):
-        """Open the wizard that cancels these orders with their payments, invoices and deliveries."""
+    def action_cancel_reconciled(self, from_cancel=False):
+        """Open the wizard that cancels these orders with their payments, invoices and deliveries;
+        ``from_cancel``: a person pressed Odoo's Cancel, and the dialog first says why it opened."""
         return {
             "name": self.env._("Cancel Reconciled Orders"),
             "type": "ir.actions.act_window",
             "res_model": "sale.order.cancel.reconciled",
             "view_mode": "form",
             "target": "new",
-            "context": {"default_order_ids": self.ids},
+            "context": {"default_order_ids": self.ids, "default_opened_from_cancel": bool(from_cancel)},
         }
 
     @caller_checked
@@ -174,15 +175,6 @@ class SaleOrder(models.Model):
             self.company_id[:1] or self.env.company, **dict(zip(names, option_values, strict=True))
         )
 
-    @caller_checked
-    def action_cancel_reconciled_with_defaults(self):
-        """The sales list's server action: cancel the selected orders with the company defaults;
-        more than the company's threshold in the background."""
-        company = self.company_id[:1] or self.env.company
-        if len(self) > company.cancel_reconciled_background_from:
-            return self.cancel_reconciled_in_background()._action_open()
-        return self.cancel_reconciled()._action_open_logs()
-
     # ------------------------------------------------------------------------------------------
     # The guard: every path that cancels a confirmed order with posted invoices
     # ------------------------------------------------------------------------------------------
@@ -228,7 +220,7 @@ class SaleOrder(models.Model):
             with_invoices = self._get_orders_needing_full_cancel()
             if with_invoices:
                 if self.env.user.has_group(GROUP_XMLID):
-                    return with_invoices.action_cancel_reconciled()
+                    return with_invoices.action_cancel_reconciled(from_cancel=True)
                 raise UserError(with_invoices._ask_a_member_message())
         self._check_plain_cancel()
         return super().action_cancel()

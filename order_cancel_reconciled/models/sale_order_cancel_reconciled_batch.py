@@ -171,7 +171,7 @@ class SaleOrderCancelReconciledBatch(models.Model):
                 "invoice_action": options.invoice_action,
                 "payment_action": options.payment_action,
                 "stock_action": options.stock_action,
-                "reason_id": options.reason.id,
+                "reason_id": options.told_reason.id,
                 "note": options.note,
                 "notify_customer": options.notify_customer,
                 "line_ids": [
@@ -230,6 +230,7 @@ class SaleOrderCancelReconciledBatch(models.Model):
             reason_id=self.reason_id.id,
             note=self.note,
             notify_customer=self.notify_customer,
+            channel="batch",
         )
 
     # ------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 
-from .order_cancel_reconciled_plan import INVOICE_ACTIONS, PAYMENT_ACTIONS, STOCK_ACTIONS
+from .order_cancel_reconciled_plan import CHANNELS, INVOICE_ACTIONS, PAYMENT_ACTIONS, STOCK_ACTIONS
 
 
 class SaleOrderCancelReconciledLog(models.Model):
@@ -45,6 +45,13 @@ class SaleOrderCancelReconciledLog(models.Model):
     payment_action = fields.Selection(PAYMENT_ACTIONS, string="Payments", required=True, readonly=True)
     stock_action = fields.Selection(STOCK_ACTIONS, string="Delivered Goods", required=True, readonly=True)
     notify_customer = fields.Boolean(string="Customer Notified", readonly=True)
+    channel = fields.Selection(
+        CHANNELS,
+        readonly=True,
+        index=True,
+        help="Who started the cancellation: a user in the dialog, a customer's request (approved by a "
+        "member), the company's rules, a background batch, or code (the API).",
+    )
     state = fields.Selection(
         [("to_review", "To review"), ("reviewed", "Reviewed")],
         default="to_review",

@@ -192,7 +192,11 @@ class SaleOrderCancelReconciledRequest(models.Model):
         failures = self._get_rule_failures()
         if failures:
             self.message_post(
-                body=self.env._("Waits for a member: %s.", "; ".join(failures)), subtype_xmlid="mail.mt_note"
+                body=self.env._(
+                    "Not approved automatically (%s): a user allowed to cancel paid orders decides.",
+                    "; ".join(failures),
+                ),
+                subtype_xmlid="mail.mt_note",
             )
             return False
         self.sudo().write({"state": "approved", "decision_date": fields.Datetime.now(), "decided_by_id": False})
@@ -266,6 +270,8 @@ class SaleOrderCancelReconciledRequest(models.Model):
             reason_id=self.reason_id.id,
             note=self.env._("Requested by the customer: %s", self.comment or "-"),
             notify_customer=True,
+            # Run by the scheduled action: approved by the company's rules, or by a member.
+            channel="portal" if self.decided_by_id else "rule",
         )
 
     @api.model
@@ -358,7 +364,10 @@ class SaleOrderCancelReconciledRequest(models.Model):
         reasons = "; ".join(failures)
         self.write({"state": "requested", "decision_date": False, "error": reasons})
         self.message_post(
-            body=staff.env._("The company's rules no longer approve this request: %s. A member decides.", reasons),
+            body=staff.env._(
+                "The company's rules no longer approve this request: %s. A user allowed to cancel paid orders decides.",
+                reasons,
+            ),
             subtype_xmlid="mail.mt_note",
         )
         staff._schedule_member_activity(staff.env._("Cancellation requested: approve or refuse it"), reasons)

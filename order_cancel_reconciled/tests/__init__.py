@@ -17,3 +17,6 @@ from . import test_refunds_online
 from . import test_refund_outbox
 from . import test_batch
 from . import test_batch_progress_js
+from . import test_portal_cancelled_orders
+from . import test_analysis
+from . import test_what_people_see

@@ -5,7 +5,7 @@ import json
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import fields
+from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
@@ -344,14 +344,16 @@ class TestBatch(BatchCommon):
             batch.with_user(other).write({"user_id": other.id})
         self.assertEqual(set(orders.mapped("state")), {"sale"})
 
-    def test_api_and_list_action_go_to_the_background_above_the_threshold(self):
+    def test_the_dialog_goes_to_the_background_above_the_threshold(self):
         orders = self.paid_order() | self.paid_order() | self.paid_order()
-        action = orders.action_cancel_reconciled_with_defaults()
-        self.assertEqual(action["res_model"], BATCH)
+        wizard = self.env["sale.order.cancel.reconciled"].create({"order_ids": [Command.set(orders.ids)]})
+        self.assertTrue(wizard.in_background)
+        self.assertEqual(wizard.action_confirm()["res_model"], BATCH)
         self.run_queue()
         self.assertEqual(set(orders.mapped("state")), {"cancel"})
         two = self.paid_order() | self.paid_order()
-        self.assertEqual(two.action_cancel_reconciled_with_defaults()["res_model"], "sale.order.cancel.reconciled.log")
+        wizard = self.env["sale.order.cancel.reconciled"].create({"order_ids": [Command.set(two.ids)]})
+        self.assertFalse(wizard.in_background)
 
     def test_threshold_must_be_positive(self):
         with self.assertRaisesRegex(ValidationError, "1 order or more"):

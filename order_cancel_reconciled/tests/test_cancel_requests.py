@@ -105,7 +105,7 @@ class TestCancelRequestRules(CancelRequestCommon):
                     self.env.company.cancel_request_auto_max_amount = breaking["limit"]
                 request = self.request_for(broken)[1]
                 self.assertEqual(request.state, "requested", f"{name}: does not hold")
-                self.assertIn("Waits for a member", request.message_ids[0].body)
+                self.assertIn("Not approved automatically", request.message_ids[0].body)
                 self.env.company.write(
                     {
                         "cancel_request_auto_undelivered": False,
@@ -208,7 +208,7 @@ class TestCancelRequestRules(CancelRequestCommon):
                 {
                     "cancelled_count": 1,
                     "request_count": 1,
-                    "channel": "portal",
+                    "channel": "rule",  # the request was approved by the company's rules
                     "reason_id": self.reason.id,
                     "amount_refunded": requested.amount_total,
                     "categ_id": self.product_a.categ_id.id,

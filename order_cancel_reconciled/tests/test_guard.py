@@ -204,23 +204,6 @@ class TestGuardOnEveryPath(CancelReconciledCommon):
             "payment_action must be one of",
         )
 
-    def test_server_action_on_the_sales_list(self):
-        server_action = self.env.ref("order_cancel_reconciled.sale_order_action_cancel_reconciled_with_defaults")
-        self.assertEqual(server_action.binding_model_id.model, "sale.order")
-        action = (
-            server_action.with_user(self.member)
-            .with_context(active_model="sale.order", active_ids=self.order.ids, active_id=self.order.id)
-            .run()
-        )
-        self.assertEqual(action["res_model"], "sale.order.cancel.reconciled.log")
-        self.assertEqual(self.order.state, "cancel")
-        self.assertEqual(self.invoice_.payment_state, "reversed")
-        refused = server_action.with_user(self.salesman).with_context(
-            active_model="sale.order", active_ids=self.create_order().ids
-        )
-        with self.assertRaises(AccessError):
-            refused.run()
-
     def test_automated_action_runs_the_full_cancellation(self):
         tag = self.env["crm.tag"].create({"name": "Customer cancelled"})
         self.env["base.automation"].create(

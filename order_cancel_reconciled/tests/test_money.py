@@ -174,10 +174,10 @@ class TestMoneyToTheCent(MoneyCommon):
         preview = str(wizard.preview_html).replace("&nbsp;", "\xa0")
         self.assertIn(f"{payment.display_name}: <strong>$\xa0490.00</strong> received", preview)
         self.assertIn("+ $\xa010.00 of discounts and write-offs", preview)
-        self.assertIn("Customer balance after: <strong>$\xa00.00</strong>", preview)
+        self.assertIn("Customer balance after: <strong>nothing owed either way</strong>", preview)
         wizard.payment_action = "keep"
         preview = str(wizard.preview_html).replace("&nbsp;", "\xa0")
-        self.assertIn("Customer balance after: <strong>$\xa0-\ufeff490.00</strong>", preview)
+        self.assertIn("Customer balance after: <strong>$\xa0490.00 in credit for the customer</strong>", preview)
 
     def test_foreign_currency_credit_note_logged_at_its_own_amount(self):
         eur = self.setup_other_currency("EUR", rates=[("2024-01-01", 0.8), (fields.Date.today(), 0.9)])

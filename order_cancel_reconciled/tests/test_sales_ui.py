@@ -21,7 +21,12 @@ class TestSalesUi(CancelReconciledCommon):
 
     def wizard_form(self, orders):
         return Form(
-            self.env["sale.order.cancel.reconciled"].with_context(active_model="sale.order", active_ids=orders.ids)
+            self.env["sale.order.cancel.reconciled"].with_context(
+                active_model="sale.order",
+                active_ids=orders.ids,
+                # The dialog asks for a reason (test_what_people_see); these tests are about the rest.
+                default_reason_id=self.env.ref("order_cancel_reconciled.reason_customer_request").id,
+            )
         )
 
     def test_payment_status_and_filters(self):
@@ -65,7 +70,10 @@ class TestSalesUi(CancelReconciledCommon):
         self.assertIn("return prepared for the warehouse (2 Units Storable A)", preview)
         self.assertIn("kept as customer credit", preview)
         # The customer still owes 350 on the other orders; the freed 200 is credit against it.
-        self.assertIn("Customer balance after: <strong>$\xa0150.00</strong>", preview.replace("&nbsp;", "\xa0"))
+        self.assertIn(
+            "Customer balance after: <strong>$\xa0150.00 owed by the customer</strong>",
+            preview.replace("&nbsp;", "\xa0"),
+        )
         self.assertFalse(form.is_blocked)
 
     def test_options_change_the_preview_live(self):
@@ -77,7 +85,7 @@ class TestSalesUi(CancelReconciledCommon):
         self.assertIn("refunded to the customer", preview)
         self.assertIn("reset to draft and cancelled", preview)
         self.assertIn("returned and validated now", preview)
-        self.assertIn("Customer balance after: <strong>$\xa0350.00</strong>", preview)
+        self.assertIn("Customer balance after: <strong>$\xa0350.00 owed by the customer</strong>", preview)
 
     def test_preview_warns_and_blocks(self):
         self.company_data["default_journal_sale"].restrict_mode_hash_table = True
@@ -154,7 +162,7 @@ class TestSalesUi(CancelReconciledCommon):
         self.assertIn("Units of goods to return: <strong>4</strong>", preview)
         # One balance for the customer, the whole run counted: 350 still owed on the other orders.
         self.assertEqual(preview.count("o_preview_customer_balance"), 1)
-        self.assertIn("Cancelling Customer: <strong>$\xa0350.00</strong>", preview)
+        self.assertIn("Cancelling Customer: <strong>$\xa0350.00 owed by the customer</strong>", preview)
         self.assertNotIn("o_preview_balance", preview)
         self.assertTrue(wizard.is_blocked)
         self.assertTrue(wizard.can_remove_blocked)

@@ -17,6 +17,6 @@ class SaleMassCancelOrders(models.TransientModel):
         with_invoices = orders._get_orders_needing_full_cancel()
         if with_invoices and self.env.context.get(FROM_BUTTON_KEY):
             if self.env.user.has_group(GROUP_XMLID):
-                return orders.action_cancel_reconciled()
+                return orders.action_cancel_reconciled(from_cancel=True)
             raise UserError(with_invoices._ask_a_member_message())
         return super().action_mass_cancel()

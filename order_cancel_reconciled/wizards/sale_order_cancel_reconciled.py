@@ -41,6 +41,12 @@ class SaleOrderCancelReconciled(models.TransientModel):
         default=lambda self: self._default_option("stock_action"),
     )
     reason_id = fields.Many2one("sale.order.cancel.reconciled.reason")
+    # The dialog asks a person for the reason unless the company made it optional; a run given
+    # none (code, or an RPC caller confirming the dialog) gets the documented default reason.
+    opened_from_cancel = fields.Boolean(
+        string="Opened by Cancel", help="The user pressed Cancel on paid orders: the dialog says why it opened."
+    )
+    reason_optional = fields.Boolean(related="company_id.cancel_reconciled_reason_optional")
     note = fields.Text()
     notify_customer = fields.Boolean(string="Notify the Customer")
     mail_subject = fields.Char(string="Subject", compute="_compute_mail", store=True, readonly=False, compute_sudo=True)
@@ -173,6 +179,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
             note=self.note,
             notify_customer=self.notify_customer,
             message=(self.mail_subject, self.mail_body) if edited else (),
+            channel="backoffice",
         )
 
     # ------------------------------------------------------------------------------------------
@@ -376,12 +383,14 @@ class SaleOrderCancelReconciled(models.TransientModel):
         }
 
     def _describe_balance(self, currency, balance):
-        """A customer's receivable as an amount; a vendor's payable in words, which way it is owed
-        (a payable's debit is what the vendor owes us)."""
-        if not self._vendor_side:
-            return currency.format(balance)
+        """The balance in words, which way it is owed: a customer's receivable below zero is credit
+        the customer holds (never a minus sign); a payable's debit is what the vendor owes us."""
         if currency.is_zero(balance):
             return self.env._("nothing owed either way")
+        if not self._vendor_side:
+            if balance > 0:
+                return self.env._("%s owed by the customer", currency.format(balance))
+            return self.env._("%s in credit for the customer", currency.format(-balance))
         if balance > 0:
             return self.env._("%s owed by the vendor", currency.format(balance))
         return self.env._("%s owed to the vendor", currency.format(-balance))

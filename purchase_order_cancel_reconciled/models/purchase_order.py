@@ -64,15 +64,16 @@ class PurchaseOrder(models.Model):
     # ------------------------------------------------------------------------------------------
 
     @caller_checked
-    def action_cancel_reconciled(self):
-        """Open the dialog that cancels these purchase orders with their payments, bills and receipts."""
+    def action_cancel_reconciled(self, from_cancel=False):
+        """Open the dialog that cancels these purchase orders with their payments, bills and
+        receipts; ``from_cancel``: a person pressed Odoo's Cancel (the dialog says why it opened)."""
         return {
             "name": self.env._("Cancel Reconciled Purchase Orders"),
             "type": "ir.actions.act_window",
             "res_model": "purchase.order.cancel.reconciled",
             "view_mode": "form",
             "target": "new",
-            "context": {"default_order_ids": self.ids},
+            "context": {"default_order_ids": self.ids, "default_opened_from_cancel": bool(from_cancel)},
         }
 
     @caller_checked
@@ -111,7 +112,7 @@ class PurchaseOrder(models.Model):
                 if self.env.user.has_group(GROUP_XMLID):
                     # Every selected order, as on the sales side: those without bills show as
                     # blocked in the preview, never silently left out.
-                    return self.action_cancel_reconciled()
+                    return self.action_cancel_reconciled(from_cancel=True)
                 raise UserError(with_bills._ask_a_member_message())
         return super().button_cancel()
 

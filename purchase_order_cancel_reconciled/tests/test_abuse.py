@@ -38,11 +38,10 @@ MINE = frozenset({"mine", "mine+plain_cancel"})
 ANY_INPUT = None
 LEGIT = {
     # A member cancels the company's paid orders, theirs or another salesperson's (members are
-    # salespeople of all documents): the addon's purpose, by the API, in the background or with
-    # the company's defaults. The context keys change nothing to that: it is the full cancellation.
+    # salespeople of all documents): the addon's purpose, by the API or in the background.
+    # The context keys change nothing to that: it is the full cancellation.
     ("member", "sale.order", "cancel_reconciled"): THEIRS,
     ("member", "sale.order", "cancel_reconciled_in_background"): THEIRS,
-    ("member", "sale.order", "action_cancel_reconciled_with_defaults"): THEIRS,
     # The purchase member, the company's paid purchase orders.
     ("purchase_member", "purchase.order", "cancel_reconciled"): THEIRS,
     # Confirming the cancellation dialog a member opened (a dialog is its creator's only).
@@ -58,7 +57,6 @@ LEGIT = {
     # on their own company's documents only.
     ("other_company", "sale.order", "cancel_reconciled"): {"other_company"},
     ("other_company", "sale.order", "cancel_reconciled_in_background"): {"other_company"},
-    ("other_company", "sale.order", "action_cancel_reconciled_with_defaults"): {"other_company"},
     ("other_company", "purchase.order", "cancel_reconciled"): {"other_company"},
     ("other_company", "sale.order.cancel.reconciled", "action_confirm"): MINE,
     ("other_company", "purchase.order.cancel.reconciled", "action_confirm"): MINE,
@@ -79,7 +77,7 @@ PUBLIC_KINDS = {"own", "huge"}
 SINGLE_KEY_KINDS = {"own+plain_cancel", "own+from_button"}
 KEY_READERS = {"sale.order", "purchase.order", "sale.mass.cancel.orders"}
 # Calls after which the orders given must be cancelled: a legitimate run is checked whole.
-CANCELLING = {"cancel_reconciled", "action_cancel_reconciled_with_defaults", "action_confirm"}
+CANCELLING = {"cancel_reconciled", "action_confirm"}
 # The dialogs a role may open on a paid order: each user sees only those they opened ("mine").
 DIALOGS = (
     ("sale.mass.cancel.orders", "sale_order_ids", "sale.order"),

@@ -225,7 +225,11 @@ class TestPurchaseCancel(PurchaseCancelCommon):
 
     def test_api_defaults_and_form(self):
         order, _bill, _payment = self.paid_received_po()
-        with Form(self.env["purchase.order.cancel.reconciled"].with_context(default_order_ids=order.ids)) as form:
+        reason = self.env.ref("order_cancel_reconciled.reason_order_error")
+        dialog = self.env["purchase.order.cancel.reconciled"].with_context(
+            default_order_ids=order.ids, default_reason_id=reason.id
+        )
+        with Form(dialog) as form:
             self.assertEqual(form.invoice_action, "reverse")
             self.assertEqual(form.payment_action, "keep")
             self.assertEqual(form.stock_action, "return")

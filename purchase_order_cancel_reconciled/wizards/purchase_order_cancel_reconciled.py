@@ -61,6 +61,7 @@ class PurchaseOrderCancelReconciled(models.TransientModel):
             stock_action=self.stock_action,
             reason_id=self.reason_id.id,
             note=self.note,
+            channel="backoffice",
         )
 
     def _queue(self):

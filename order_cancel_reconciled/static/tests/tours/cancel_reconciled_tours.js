@@ -51,6 +51,16 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_member", {
             trigger: ".modal .o_cancel_reconciled_preview:contains(refunded to the customer)",
         },
         {
+            content: "Say why: the dialog asks for a reason",
+            trigger: ".modal .o_field_widget[name='reason_id'] input",
+            run: "click",
+        },
+        {
+            content: "Pick the first reason offered",
+            trigger: ".modal .o_field_widget[name='reason_id'] .o-autocomplete--dropdown-item:first-child a",
+            run: "click",
+        },
+        {
             content: "Confirm",
             trigger: ".modal button[name='action_confirm']",
             run: "click",
@@ -131,6 +141,16 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_batch_confirm",
         {
             content: "More orders than the threshold: they go to the background",
             trigger: ".modal .o_preview_background",
+        },
+        {
+            content: "Say why: the dialog asks for a reason",
+            trigger: ".modal .o_field_widget[name='reason_id'] input",
+            run: "click",
+        },
+        {
+            content: "Pick the first reason offered",
+            trigger: ".modal .o_field_widget[name='reason_id'] .o-autocomplete--dropdown-item:first-child a",
+            run: "click",
         },
         {
             content: "Confirm",

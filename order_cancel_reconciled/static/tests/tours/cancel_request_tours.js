@@ -121,3 +121,75 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_portal_request_
         },
     ],
 });
+
+// The customer finds their paid order in Your Orders and asks to cancel it. Steps select by
+// CSS classes only: the same tour runs in every language.
+registry.category("web_tour.tours").add("order_cancel_reconciled_portal_request_from_orders", {
+    steps: () => [
+        {
+            content: "Open the order from Your Orders",
+            trigger: ".o_portal_my_doc_table tbody tr:not(:has(.o_cancel_reconciled_order_cancelled)) a[href^='/my/orders/']",
+            run: "click",
+        },
+        {
+            content: "Ask to cancel the order",
+            trigger: "a.o_cancel_request_button",
+            run: "click",
+        },
+        {
+            content: "A reason offered to customers is chosen",
+            trigger: "#modal_cancel_request select[name='reason_id']:has(option:checked)",
+        },
+        {
+            content: "Say why",
+            trigger: "#modal_cancel_request textarea[name='comment']",
+            run: "edit Ordered twice by mistake",
+        },
+        {
+            content: "Send the request",
+            trigger: "#modal_cancel_request button.o_cancel_request_submit",
+            run: "click",
+        },
+        {
+            content: "The page says the cancellation is requested",
+            trigger: ".o_cancel_request_state",
+        },
+    ],
+});
+
+function seesCancelledOrderSteps(refundState) {
+    return [
+        {
+            content: "The order is listed in Your Orders, marked cancelled",
+            trigger: ".o_portal_my_doc_table tbody tr:has(.o_cancel_reconciled_order_cancelled) a[href^='/my/orders/']",
+            run: "click",
+        },
+        {
+            content: "Its page is headed as a cancelled order, not as a cancelled quotation",
+            trigger: "#introduction:has(.o_cancel_reconciled_order_cancelled)",
+        },
+        {
+            content: "It was cancelled at the customer's request",
+            trigger: ".o_cancel_reconciled_summary .o_cancel_request_done",
+        },
+        {
+            content: "What became of the money, and where the refund is",
+            trigger: `.o_cancel_reconciled_summary .o_cancel_reconciled_money_refund_${refundState}`,
+        },
+        {
+            content: "Odoo's banner of a cancelled quotation is not shown",
+            trigger: "#quote_content:not(:has(> .alert-danger a[href='#discussion']))",
+        },
+    ];
+}
+
+// Back in Your Orders once the order is cancelled: the refund is sent, the provider has not
+// confirmed it yet.
+registry.category("web_tour.tours").add("order_cancel_reconciled_portal_sees_refund_sent", {
+    steps: () => seesCancelledOrderSteps("sent"),
+});
+
+// Once the provider has confirmed the refund.
+registry.category("web_tour.tours").add("order_cancel_reconciled_portal_sees_refund_confirmed", {
+    steps: () => seesCancelledOrderSteps("confirmed"),
+});

@@ -37,7 +37,7 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_how_to_zh_cn", 
         },
         {
             content: "Cancel it with its payments, in Chinese",
-            trigger: ".o_form_view button[name='action_cancel_reconciled']:contains(取消已核销订单)",
+            trigger: ".o_form_view button[name='action_cancel_reconciled']:contains(取消已付款订单)",
             run: "click",
         },
         {
@@ -50,13 +50,23 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_how_to_zh_cn", 
             trigger: ".modal .o_cancel_reconciled_preview .o_preview_picking",
         },
         {
+            content: "Say why: the dialog asks for a reason",
+            trigger: ".modal .o_field_widget[name='reason_id'] input",
+            run: "click",
+        },
+        {
+            content: "Pick the first reason offered",
+            trigger: ".modal .o_field_widget[name='reason_id'] .o-autocomplete--dropdown-item:first-child a",
+            run: "click",
+        },
+        {
             content: "Confirm",
             trigger: ".modal button[name='action_confirm']",
             run: "click",
         },
         {
             content: "The second question's buttons say what they do, in Chinese",
-            trigger: ".modal .modal-footer:has(button:contains(保留订单)) button.btn-primary:contains(取消这些订单)",
+            trigger: ".modal .modal-footer:has(button:contains(暂不取消)) button.btn-primary:contains(取消这些订单)",
             run: "click",
         },
         {

@@ -68,6 +68,16 @@ registry.category("web_tour.tours").add("purchase_order_cancel_reconciled_member
             trigger: ".modal .o_cancel_reconciled_preview .o_preview_picking",
         },
         {
+            content: "Say why: the dialog asks for a reason",
+            trigger: ".modal .o_field_widget[name='reason_id'] input",
+            run: "click",
+        },
+        {
+            content: "Pick the first reason offered",
+            trigger: ".modal .o_field_widget[name='reason_id'] .o-autocomplete--dropdown-item:first-child a",
+            run: "click",
+        },
+        {
             content: "Cancel the orders",
             trigger: ".modal .modal-footer button[name='action_confirm']",
             run: "click",
