@@ -14,6 +14,7 @@ from .order_cancel_reconciled_plan import (
     REFUND_IN_FLIGHT,
     REFUND_MAX_ATTEMPTS,
     REFUND_TO_CHECK,
+    report_cron_progress,
 )
 
 _logger = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class OrderCancelReconciledEngineOutbox(models.AbstractModel):
             engine._send_provider_refund(line)
         line_model = engine.env["sale.order.cancel.reconciled.log.line"]
         remaining = line_model.search_count(engine._get_due_refund_domain()) if line else 0
-        self.env["ir.cron"]._notify_progress(done=len(line), remaining=remaining)
+        report_cron_progress(self.env, len(line), remaining)
         return line
 
     def _get_due_refund_domain(self):

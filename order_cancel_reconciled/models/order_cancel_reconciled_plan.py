@@ -88,6 +88,11 @@ def is_plain_cancel_allowed(orders):
     return all((orders._name, oid) in checked for oid in orders.ids)
 
 
+def report_cron_progress(env, processed, remaining):
+    """Tell the scheduler how far a scheduled run got: it calls the job again while some remain."""
+    env["ir.cron"]._notify_progress(done=processed, remaining=remaining)
+
+
 class OrdersBusyError(UserError):
     """Another transaction holds the orders or their invoices right now: try again later."""
 

@@ -8,7 +8,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL, format_datetime
 
-from .order_cancel_reconciled_plan import OrdersBusyError
+from .order_cancel_reconciled_plan import OrdersBusyError, report_cron_progress
 from .sale_order_cancel_reconciled_batch import (
     CONFLICT_CODES,
     JOB_CHANNEL,
@@ -151,7 +151,7 @@ class SaleOrderCancelReconciledBatchLine(models.Model):
         remaining = lines.search_count([("state", "=", "queued"), ("next_try", "<=", due)]) if line else 0
         if remaining and not with_jobs:
             self.env.ref("order_cancel_reconciled.ir_cron_process_cancel_batches")._trigger()
-        self.env["ir.cron"]._notify_progress(done=1 if line else 0, remaining=remaining)
+        report_cron_progress(self.env, 1 if line else 0, remaining)
         return line
 
     @api.model

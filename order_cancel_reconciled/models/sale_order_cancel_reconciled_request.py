@@ -10,7 +10,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
-from .order_cancel_reconciled_plan import GROUP_XMLID, OrdersBusyError
+from .order_cancel_reconciled_plan import GROUP_XMLID, OrdersBusyError, report_cron_progress
 from .sale_order_cancel_reconciled_batch import _conflicts_retried
 
 REQUEST_STATES = [
@@ -299,7 +299,7 @@ class SaleOrderCancelReconciledRequest(models.Model):
             ]
         )
         # Nothing done (none left, or only busy ones) ends this run; a later one tries again.
-        self.env["ir.cron"]._notify_progress(done=1 if processed else 0, remaining=remaining if processed else 0)
+        report_cron_progress(self.env, 1 if processed else 0, remaining if processed else 0)
         return processed
 
     @api.model
