@@ -33,6 +33,10 @@ await page.waitForSelector(".modal .o_cancel_reconciled_preview li");
 await page.click(".modal .o_field_widget[name=stock_action] input[data-value=return_validate]");
 await page.click(".modal .o_field_widget[name=payment_action] input[data-value=refund]");
 await page.waitForSelector(".modal .o_cancel_reconciled_preview:has-text('refunded to the customer')");
+// The dialog asks why: the first reason offered.
+await page.click(".modal .o_field_widget[name=reason_id] input");
+await page.click(".modal .o_field_widget[name=reason_id] .o-autocomplete--dropdown-item >> nth=0");
+await page.waitForTimeout(500);
 await page.screenshot({ path: `${out}/screenshot_wizard.png` });
 await page.click(".modal button[name=action_confirm]");
 await page.locator(".modal .modal-footer button.btn-primary:visible", { hasText: "Cancel the orders" }).click();

@@ -1,11 +1,12 @@
 // Screenshots of the newer screens for the Apps pages, taken from a demo server with the demo
 // scenario loaded (scripts/demo_data.py; `make demo` serves one on http://localhost:8069):
-//   - a customer's cancellation request on the portal (portal_demo) and in the back office;
+//   - a customer's cancellation request on the portal (portal_demo) and in the back office, then
+//     the cancelled order in the customer's Your Orders, with what became of the money;
 //   - the cancellation dialog's refund through the payment provider ("paid online (demo provider)");
 //   - a background batch with its progress bar (the twelve "promotion cancelled" orders);
 //   - the purchase dialog on the demo vendor's paid purchase order.
-// The batch and nothing else is confirmed: run it on a fresh demo database (it cancels the twelve
-// orders). Usage: npm install && node take_features.mjs [URL]. Needs Debian's chromium.
+// The portal request (approved and cancelled) and the batch are confirmed: run it on a fresh demo
+// database (it cancels the ready portal order and the twelve orders). Usage: npm install && node take_features.mjs [URL]. Needs Debian's chromium.
 import { chromium } from "playwright-core";
 
 const base = process.argv[2] || "http://localhost:8069";
@@ -55,23 +56,58 @@ async function settle(page) {
     await page.waitForTimeout(1000);
 }
 
-// (a) The customer's side: the order page of a paid order whose cancellation is requested.
-const portal = await login("portal_demo", "portal_demo");
+// (a) The customer's side: Your Orders, the paid order ready for a request (the one with the
+// Request Cancellation button), the request dialog with what the company's option promises.
+let portal = await login("portal_demo", "portal_demo");
 await portal.goto(`${base}/my/orders`);
-await portal.locator("tbody a", { hasText: "S0" }).first().click();
-await portal.waitForSelector(".o_cancel_request_state");
+const orderLinks = await portal.locator("tbody a[href*='/my/orders/']").evaluateAll((links) => links.map((a) => a.href));
+let requestedUrl = null;
+for (const url of orderLinks) {
+    await portal.goto(url);
+    if (await portal.locator(".o_cancel_request_button").count()) {
+        requestedUrl = url;
+        break;
+    }
+}
+if (!requestedUrl) {
+    throw new Error("No portal order is ready for a request: run this on a fresh demo database.");
+}
+await portal.click(".o_cancel_request_button");
+await portal.waitForSelector("#modal_cancel_request.show");
+await portal.fill("#cancel_request_comment", "Ordered twice by mistake, sorry.");
 await settle(portal);
 await portal.screenshot({ path: `${sales}/screenshot_portal_request.png`, clip: { x: 0, y: 0, width: 1280, height: 660 } });
+await portal.click(".o_cancel_request_submit");
+await portal.waitForSelector(".o_cancel_request_state");
 await portal.context().close();
 
 const page = await login("admin", "admin");
 
-// (a) The back office: Sales > Orders > Cancellation Requests, the customer's request.
+// (a) The back office: Sales > Orders > Cancellation Requests, the customer's request; approved,
+// it opens the dialog with the customer's reason, and the order is cancelled.
 await menu(page, "sale.sale_menu_root", "sale.sale_order_menu", "order_cancel_reconciled.sale_order_cancel_reconciled_request_menu", "Cancellation Requests");
 await page.click(".o_data_row td[name=order_id]");
 await page.waitForSelector(".o_form_view button[name=action_approve]");
 await settle(page);
 await page.screenshot({ path: `${sales}/screenshot_request_backend.png` });
+await page.click(".o_form_view button[name=action_approve]");
+await page.waitForSelector(".modal .o_cancel_reconciled_preview li");
+await page.click(".modal button[name=action_confirm]");
+await page.locator(".modal .modal-footer button.btn-primary:visible", { hasText: "Cancel the orders" }).click();
+await page.waitForSelector(".o_form_view .o_field_widget[name=name]:has-text('Cancellation of')");
+
+// (e) The customer's side again: the cancelled order stays in Your Orders, marked cancelled, and
+// its page says what became of the money.
+portal = await login("portal_demo", "portal_demo");
+await portal.goto(`${base}/my/orders`);
+await portal.waitForSelector("tbody .o_cancel_reconciled_order_cancelled");
+await settle(portal);
+await portal.screenshot({ path: `${sales}/screenshot_portal_orders.png`, clip: { x: 0, y: 0, width: 1280, height: 500 } });
+await portal.goto(requestedUrl);
+await portal.waitForSelector(".o_cancel_reconciled_summary");
+await settle(portal);
+await portal.screenshot({ path: `${sales}/screenshot_portal_cancelled.png`, clip: { x: 0, y: 0, width: 1280, height: 700 } });
+await portal.context().close();
 
 // (c) The order paid online: "Refund the customer" goes back through the provider.
 await menu(page, "sale.sale_menu_root", "sale.sale_order_menu", "sale.menu_sale_order", "Sales Orders");
@@ -92,6 +128,10 @@ await page.click(".o_list_view thead .o_list_record_selector input");
 await page.locator(".o_control_panel button.dropdown-toggle", { hasText: "Actions" }).click();
 await page.locator(".o-dropdown-item", { hasText: "Cancel Reconciled Orders" }).click();
 await page.waitForSelector(".modal .o_preview_background");
+// The dialog asks why: the first reason offered.
+await page.click(".modal .o_field_widget[name=reason_id] input");
+await page.click(".modal .o_field_widget[name=reason_id] .o-autocomplete--dropdown-item >> nth=0");
+await page.waitForTimeout(500);
 await page.click(".modal button[name=action_confirm]");
 await page.locator(".modal .modal-footer button.btn-primary:visible", { hasText: "Cancel the orders" }).click();
 await page.waitForSelector(".o_form_view .o_cancel_batch_progress");
