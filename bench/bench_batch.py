@@ -64,13 +64,15 @@ def create_database(args, name, modules):
 
 
 def registry_of(conf, dbname):
-    import odoo
     from odoo.tools import config
 
     if not CONFIG_READ:  # Odoo's configuration can be read once per process only
         config.parse_config(["-c", conf, "--log-level=warn"])
         CONFIG_READ.append(conf)
-    return odoo.modules.registry.Registry(dbname)
+    # 19.0: importing odoo does not load odoo.modules; 18.0 as well with the explicit import.
+    from odoo.modules.registry import Registry
+
+    return Registry(dbname)
 
 
 def env_of(cr, user="base.user_admin"):

@@ -287,7 +287,10 @@ def main():
     from odoo.tools import config
 
     config.parse_config(["-c", args.conf, "-d", dbname, "--log-level=warn"])
-    registry = odoo.modules.registry.Registry(dbname)
+    # 19.0: importing odoo does not load odoo.modules; 18.0 as well with the explicit import.
+    from odoo.modules.registry import Registry
+
+    registry = Registry(dbname)
     cancel_by_hand = load_standard_path()
     with registry.cursor() as cr:
         env = api.Environment(cr, odoo.SUPERUSER_ID, {})

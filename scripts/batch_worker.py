@@ -12,6 +12,7 @@ import time
 
 import odoo
 from odoo import api
+from odoo.modules.registry import Registry
 from odoo.tools import config
 
 LINE = "sale.order.cancel.reconciled.batch.line"
@@ -19,7 +20,7 @@ LINE = "sale.order.cancel.reconciled.batch.line"
 
 def main(conf, dbname, idle_seconds=120):
     config.parse_config(["-c", conf, "-d", dbname, "--log-level=warn"])
-    registry = odoo.modules.registry.Registry(dbname)
+    registry = Registry(dbname)
     idle_since = time.monotonic()
     while True:
         with registry.cursor() as cr:

@@ -17,6 +17,7 @@ import time
 
 import odoo
 from odoo import Command, api
+from odoo.modules.registry import Registry
 from odoo.tools import config
 
 ADDON = "order_cancel_reconciled"
@@ -31,6 +32,11 @@ def check(name, ok, detail=""):
     print(f"{'PASS' if ok else 'FAIL'}: {name}{'' if ok or not detail else f' ({detail})'}", flush=True)
 
 
+def groups_field(env):
+    """The users' groups field: groups_id in 18.0, group_ids from 19.0."""
+    return "group_ids" if "group_ids" in env["res.users"]._fields else "groups_id"
+
+
 def set_up(registry, count):
     """Paid, delivered orders of one product and a member's batch on them, committed."""
     with registry.cursor() as cr:
@@ -42,7 +48,7 @@ def set_up(registry, count):
                 "login": "batch_member",
                 "company_id": company.id,
                 "company_ids": [Command.set(company.ids)],
-                "groups_id": [
+                groups_field(env): [
                     Command.set(
                         [
                             env.ref("sales_team.group_sale_salesman_all_leads").id,
@@ -160,7 +166,7 @@ def check_books(registry, batch_id, order_ids):
 def main(conf, dbname, count=40):
     count = int(count)
     config.parse_config(["-c", conf, "-d", dbname, "--log-level=warn"])
-    registry = odoo.modules.registry.Registry(dbname)
+    registry = Registry(dbname)
     with registry.cursor() as cr:
         env = api.Environment(cr, odoo.SUPERUSER_ID, {})
         installed = env["ir.module.module"].search([("name", "=", ADDON), ("state", "=", "installed")])

@@ -16,6 +16,7 @@ import time
 import odoo
 from odoo import Command, api, fields
 from odoo.exceptions import UserError
+from odoo.modules.registry import Registry
 from odoo.service.model import retrying
 from odoo.tools import config, mute_logger
 
@@ -87,6 +88,11 @@ def confirm(wizard_id):
 # -- data, committed so that both users see it -------------------------------------------------
 
 
+def groups_field(env):
+    """The users' groups field: groups_id in 18.0, group_ids from 19.0."""
+    return "group_ids" if "group_ids" in env["res.users"]._fields else "groups_id"
+
+
 def set_up(registry):
     """A member of the group (the second user), and paid, delivered orders committed."""
     with registry.cursor() as cr:
@@ -99,7 +105,7 @@ def set_up(registry):
                 "email": "concurrency_member@example.com",
                 "company_id": company.id,
                 "company_ids": [Command.set(company.ids)],
-                "groups_id": [
+                groups_field(env): [
                     Command.set(
                         [
                             env.ref("sales_team.group_sale_salesman_all_leads").id,
@@ -368,7 +374,7 @@ def scheduled_run_on_a_busy_order(registry, order_id):
 
 def main(conf, dbname):
     config.parse_config(["-c", conf, "-d", dbname, "--log-level=warn"])
-    registry = odoo.modules.registry.Registry(dbname)
+    registry = Registry(dbname)
     with registry.cursor() as cr:
         installed = api.Environment(cr, odoo.SUPERUSER_ID, {})["ir.module.module"].search(
             [("name", "=", ADDON), ("state", "=", "installed")]

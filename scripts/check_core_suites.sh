@@ -7,6 +7,8 @@
 # - purchase: purchase and purchase_stock on sale_management,sale_stock,purchase_stock, the plain
 #   one and one with order_cancel_reconciled and purchase_order_cancel_reconciled.
 # The two databases of a pair must hold the same Odoo modules, only ours apart (checked).
+# Of the series SERIES (scripts/env.sh): its Odoo, venv, odoo.conf (the series' addons folder) and
+# database names (<DB_PREFIX>_core_<pair>_<plain|addon>_<pid>); the logs go to $LOCAL/core_suites.
 # Usage: check_core_suites.sh [TEST_TAGS]   (default: those suites; of given tags, those of a
 # purchase module, e.g. post_install/purchase_stock:TestX, run on the purchase pair, the others on
 # the sale pair, and a pair given none is skipped)
@@ -38,7 +40,7 @@ out="$LOCAL/core_suites"
 mkdir -p "$out"
 cleanup() {
     for d in sale_plain sale_addon purchase_plain purchase_addon; do
-        dropdb --if-exists "ocr_core_${d}_$run" 2>/dev/null || true
+        dropdb --if-exists "${DB_PREFIX}_core_${d}_$run" 2>/dev/null || true
     done
 }
 trap cleanup EXIT
@@ -52,7 +54,7 @@ failures() {
 installed() { psql -d "$1" -XAtc "SELECT name FROM ir_module_module WHERE state = 'installed'" | sort; }
 
 suite() {  # suite NAME MODULES_TO_INSTALL TAGS
-    local name=$1 install=$2 tags=$3 db="ocr_core_$1_$run" log="$out/$1.log" started=$SECONDS
+    local name=$1 install=$2 tags=$3 db="${DB_PREFIX}_core_$1_$run" log="$out/$1.log" started=$SECONDS
     say "Core suites ($tags) on a database with $install"
     set +e
     odoo -d "$db" -i "$install" --test-enable --test-tags "$tags" --stop-after-init \
@@ -70,7 +72,7 @@ pair() {  # pair NAME ODOO_MODULES OUR_ADDONS TAGS
     local name=$1 modules=$2 ours=$3 tags=$4
     suite "${name}_plain" "$modules" "$tags"
     suite "${name}_addon" "$modules,$ours" "$tags"
-    local plain="ocr_core_${name}_plain_$run" addon="ocr_core_${name}_addon_$run" only_plain only_addon new
+    local plain="${DB_PREFIX}_core_${name}_plain_$run" addon="${DB_PREFIX}_core_${name}_addon_$run" only_plain only_addon new
     only_plain=$(comm -23 <(installed "$plain") <(installed "$addon") | paste -sd, -)
     only_addon=$(comm -13 <(installed "$plain") <(installed "$addon") | paste -sd, -)
     if [ -n "$only_plain" ] || [ "$only_addon" != "$(tr , '\n' <<< "$ours" | sort | paste -sd, -)" ]; then

@@ -33,7 +33,9 @@ import requests
 from check_batch_workers import set_up
 
 import odoo
+import odoo.release
 from odoo import api
+from odoo.modules.registry import Registry
 from odoo.tools import config
 
 ADDON = "order_cancel_reconciled"
@@ -41,7 +43,8 @@ BATCH = "sale.order.cancel.reconciled.batch"
 LINE = "sale.order.cancel.reconciled.batch.line"
 LINE_TABLE = "sale_order_cancel_reconciled_batch_line"
 JOB_METHOD = "_job_process"
-ODOO_BIN = str(Path(odoo.__file__).parent.parent / "odoo-bin")
+# Beside odoo/release.py: from 19.0 odoo is a namespace package, without a __file__.
+ODOO_BIN = str(Path(odoo.release.__file__).resolve().parent.parent / "odoo-bin")
 CHANNELS = "root:2,root.order_cancel_reconciled:2"
 # The whole check, set-up to stop: a stuck server or job runner fails it, it never hangs CI.
 TIMEOUT = 600
@@ -349,7 +352,7 @@ def stop(server):
 
 def run(conf, dbname, count, log):
     config.parse_config(["-c", conf, "-d", dbname, "--log-level=warn"])
-    registry = odoo.modules.registry.Registry(dbname)
+    registry = Registry(dbname)
     query = "SELECT name FROM ir_module_module WHERE name IN %s AND state = 'installed'"
     installed = {name for (name,) in read(registry, query, [(ADDON, "queue_job")])}
     if not check(f"{ADDON} and queue_job are installed in {dbname}", installed == {ADDON, "queue_job"}, installed):

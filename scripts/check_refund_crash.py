@@ -23,6 +23,8 @@ from datetime import timedelta
 
 import odoo
 from odoo import Command, api, fields
+from odoo.modules.module import initialize_sys_path
+from odoo.modules.registry import Registry
 from odoo.tools import config
 
 ADDON = "order_cancel_reconciled"
@@ -47,6 +49,8 @@ def worker(conf, dbname, record_path, kill_at):
     scheduler does; kill this process at ``kill_at`` ("after_provider", "before_provider" or
     "none") the first time the provider is asked."""
     config.parse_config(["-c", conf, "-d", dbname, "--log-level=warn"])
+    # Odoo's addons importable (from 19.0 payment_demo is in addons/, outside odoo/addons/).
+    initialize_sys_path()
     # The simulated provider's refund request, wrapped before the registry builds its models.
     from odoo.addons.payment_demo.models.payment_transaction import PaymentTransaction
 
@@ -55,9 +59,14 @@ def worker(conf, dbname, record_path, kill_at):
     def recorded(self, **kwargs):
         if kill_at == "before_provider":
             os.kill(os.getpid(), signal.SIGKILL)
+        # 18.0 asks the paid transaction with the amount to refund, and creates the refund
+        # transaction there; from 19.0 the refund transaction, created beforehand, is asked itself.
+        if self.operation == "refund":
+            source, amount = self.source_transaction_id.reference, -self.amount
+        else:
+            source, amount = self.reference, kwargs.get("amount_to_refund")
         with open(record_path, "a", encoding="utf-8") as record:
-            amount = kwargs.get("amount_to_refund")
-            record.write(json.dumps({"source": self.reference, "amount": amount, "pid": os.getpid()}) + "\n")
+            record.write(json.dumps({"source": source, "amount": amount, "pid": os.getpid()}) + "\n")
             record.flush()
             os.fsync(record.fileno())
         refund_tx = original(self, **kwargs)
@@ -67,7 +76,7 @@ def worker(conf, dbname, record_path, kill_at):
         return refund_tx
 
     PaymentTransaction._send_refund_request = recorded
-    registry = odoo.modules.registry.Registry(dbname)
+    registry = Registry(dbname)
     for _call in range(50):
         with registry.cursor() as cr:
             env = api.Environment(cr, odoo.SUPERUSER_ID, {})
@@ -140,6 +149,11 @@ def paid_online_order(env, name):
     return line.id, tx.reference, partner.id
 
 
+def groups_field(env):
+    """The users' groups field: groups_id in 18.0, group_ids from 19.0."""
+    return "group_ids" if "group_ids" in env["res.users"]._fields else "groups_id"
+
+
 def set_up_accountant(registry):
     with registry.cursor() as cr:
         env = api.Environment(cr, odoo.SUPERUSER_ID, {})
@@ -149,7 +163,7 @@ def set_up_accountant(registry):
             {
                 "name": "Crash Accountant",
                 "login": f"crash_accountant_{os.getpid()}",
-                "groups_id": [
+                groups_field(env): [
                     Command.set(
                         [env.ref("account.group_account_invoice").id, env.ref("sales_team.group_sale_salesman").id]
                     )
@@ -181,10 +195,12 @@ def age(registry, line_id, hours=25):
 def provider_notifies(registry, reference):
     """The provider's late notification (its webhook), then Odoo's post-processing."""
     with registry.cursor() as cr:
-        env = api.Environment(cr, odoo.SUPERUSER_ID, {})
-        refund_tx = env["payment.transaction"]._handle_notification_data(
-            "demo", {"reference": reference, "simulated_state": "done"}
-        )
+        transactions = api.Environment(cr, odoo.SUPERUSER_ID, {})["payment.transaction"]
+        data = {"reference": reference, "simulated_state": "done"}
+        if hasattr(transactions, "_handle_notification_data"):  # 18.0
+            refund_tx = transactions._handle_notification_data("demo", data)
+        else:  # from 19.0
+            refund_tx = transactions._process("demo", data)
         refund_tx._post_process()
 
 
@@ -212,7 +228,7 @@ def books(registry, line_id, partner_id):
 
 def main(conf, dbname):
     config.parse_config(["-c", conf, "-d", dbname, "--log-level=warn"])
-    registry = odoo.modules.registry.Registry(dbname)
+    registry = Registry(dbname)
     record_path = os.path.join(config["data_dir"], f"refund_requests_{os.getpid()}.jsonl")
     with registry.cursor() as cr:
         env = api.Environment(cr, odoo.SUPERUSER_ID, {})

@@ -25,12 +25,14 @@ import requests
 import websocket
 
 import odoo
+import odoo.release
 from odoo import api
+from odoo.modules.module import initialize_sys_path
+from odoo.modules.registry import Registry
 from odoo.tools import config
 
-from odoo.addons.bus.websocket import WebsocketConnectionHandler
-
-ODOO_BIN = str(Path(odoo.__file__).parent.parent / "odoo-bin")
+# Beside odoo/release.py: from 19.0 odoo is a namespace package, without a __file__.
+ODOO_BIN = str(Path(odoo.release.__file__).resolve().parent.parent / "odoo-bin")
 LOGIN = PASSWORD = "admin"
 # The notification a background batch sends when one of its orders is finished: the progress bar
 # of the batch's form reloads on it.
@@ -72,7 +74,9 @@ def wait_for(url, server, log):
         try:
             if HTTP.get(url, timeout=5).status_code == 200:
                 return True
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # Not up yet, or up but its workers still loading the registry on a busy machine
+            # (the answer takes longer than the timeout): ask again until the deadline.
             pass
         time.sleep(0.5)
     return False
@@ -83,7 +87,7 @@ def notification_to_admin(conf, dbname):
     way a worker running the batch does: the gevent process learns of it through PostgreSQL's
     NOTIFY and pushes it to the subscribed websockets. Returns the batch id it carries."""
     config.parse_config(["-c", conf, "-d", dbname, "--log-level=warn"])
-    registry = odoo.modules.registry.Registry(dbname)
+    registry = Registry(dbname)
     with registry.cursor() as cr:  # commits on exit, which sends the NOTIFY
         env = api.Environment(cr, odoo.SUPERUSER_ID, {})
         admin = env.ref("base.user_admin")
@@ -130,6 +134,12 @@ def talk(conf, dbname, http_port, gevent_port):
     uid = (response.json().get("result") or {}).get("uid")
     if not check(f"{LOGIN} logs in on the HTTP port", uid and session_id, response.text[:200]):
         return
+    # The bus's websocket version, for the URL: importable once the addons path is read (from 19.0
+    # bus is in addons/, not in odoo/addons/, which is all Odoo's namespace holds before).
+    config.parse_config(["-c", conf, "-d", dbname, "--log-level=warn"])
+    initialize_sys_path()
+    from odoo.addons.bus.websocket import WebsocketConnectionHandler
+
     # A proxy keeps the Host header and the browser sends the Origin of the same site: Odoo needs
     # the Origin header, and with ODOO_BUS_PUBLIC_SAMESITE_WS set it must match Host, or the
     # websocket gets a public session instead of the user's.

@@ -1,8 +1,10 @@
 """Helpers of check_wheels.sh, one per subcommand; each prints PASS/FAIL lines and exits non-zero on a failure.
 
-metadata WHEEL_DIR ODOO_SRC (the project's python): the two wheels are named the OCA way and their
-    metadata says what the manifests say: version, Odoo 18.0, the addons they need that are not
-    Odoo's own.
+metadata WHEEL_DIR ODOO_CORE_ADDONS [ADDONS_DIR [SERIES]] (the project's python): the two wheels are
+    named the OCA way and their metadata says what the manifests of ADDONS_DIR (default: the
+    repository's root, the 18.0 addons) say: version, Odoo of SERIES (default 18.0) and no other,
+    the addons they need that are not Odoo's own (those of ODOO_CORE_ADDONS, comma-separated
+    folders: scripts/env.sh's $ODOO_CORE_ADDONS).
 odoo-stub OUT_DIR (the project's python, which imports Odoo from ODOO_SRC): writes the
     metadata-only wheel of the distribution "odoo" at the version of that source (see
     check_wheels.sh for why) and prints its path.
@@ -38,13 +40,23 @@ def wheel_metadata(wheel):
         return email.parser.HeaderParser().parsestr(archive.read(name).decode()), archive.namelist()
 
 
-def metadata(wheel_dir, odoo_src):
+def series_versions(series):
+    """Versions of Odoo to try a wheel's requirement on, and those it must accept: the series
+    (18.0) and a nightly build of it (18.0.post20250702), not the series before (17.0), a
+    SaaS version after it (18.1) or the next series (19.0)."""
+    major = int(series.split(".")[0])
+    accepted = [f"{major}.0", f"{major}.0.post20250702"]
+    return [*accepted, f"{major - 1}.0", f"{major}.1", f"{major + 1}.0"], accepted
+
+
+def metadata(wheel_dir, core_addons, addons_dir=None, series="18.0"):
     from packaging.requirements import Requirement
     from packaging.version import Version
 
-    root = Path(__file__).resolve().parent.parent
-    core_addons = Path(odoo_src, "odoo", "addons")
-    odoo_versions = [Version(v) for v in ("18.0", "18.0.post20250702", "17.0", "18.1", "19.0")]
+    root = Path(addons_dir) if addons_dir else Path(__file__).resolve().parent.parent
+    core_dirs = [Path(folder) for folder in core_addons.split(",") if folder]
+    tried, expected = series_versions(series)
+    odoo_versions = [Version(v) for v in tried]
     wheels = sorted(Path(wheel_dir).glob("*.whl"))
     check("one wheel per addon", len(wheels) == len(ADDONS), ", ".join(w.name for w in wheels))
     for addon in ADDONS:
@@ -71,11 +83,15 @@ def metadata(wheel_dir, odoo_src):
         odoo = [r for r in requirements if r.name == "odoo"]
         accepted = [str(v) for v in odoo_versions if odoo and odoo[0].specifier.contains(v)]
         check(
-            f"{addon}: requires Odoo 18.0 ({odoo[0] if odoo else 'no odoo requirement'})",
-            accepted == ["18.0", "18.0.post20250702"],
+            f"{addon}: requires Odoo {series} ({odoo[0] if odoo else 'no odoo requirement'})",
+            accepted == expected,
             f"accepts {accepted}",
         )
-        wanted = {f"odoo-addon-{depend}" for depend in manifest["depends"] if not (core_addons / depend).is_dir()}
+        wanted = {
+            f"odoo-addon-{depend}"
+            for depend in manifest["depends"]
+            if not any((folder / depend).is_dir() for folder in core_dirs)
+        }
         addon_requirements = {r.name for r in requirements if r.name.startswith("odoo-addon-")}
         check(
             f"{addon}: requires the addons it depends on that are not Odoo's ({', '.join(sorted(wanted)) or 'none'})",
@@ -95,13 +111,15 @@ def odoo_stub(out_dir):
 
     import odoo.release
 
-    version = str(Version(odoo.release.version))  # e.g. "18.0-20250702" is 18.0.post20250702
+    version = str(Version(odoo.release.version))  # e.g. "18.0-20250702" is 18.0.post20250702, "19.0" 19.0
+    # odoo/release.py's folder: from 19.0 odoo is a namespace package, without a __file__.
+    source = Path(odoo.release.__file__).resolve().parent.parent
     dist_info = f"odoo-{version}.dist-info"
     files = {
         f"{dist_info}/METADATA": (
             "Metadata-Version: 2.1\nName: odoo\n"
             f"Version: {version}\n"
-            f"Summary: Odoo {odoo.release.version} from {Path(odoo.__file__).parent.parent}, imported through a .pth "
+            f"Summary: Odoo {odoo.release.version} from {source}, imported through a .pth "
             "file (this distribution holds its metadata only)\n"
         ),
         f"{dist_info}/WHEEL": (

@@ -7,14 +7,16 @@
 # database with sale_stock through an Odoo whose addons path is only Odoo's own addons and runs the
 # Apps-menu check (check_apps_install.py) with that environment's python: the addons can only come
 # from the venv's site-packages, and the check says where Odoo found them.
-# Usage: check_wheels.sh [DATABASE] (default ocr_wheels_<pid>; created and dropped here).
+# Of the series SERIES (scripts/env.sh): its addons, Odoo source, requirement files and local
+# folder (.local for 18.0, .local-19.0 for 19.0); the wheels must require Odoo of that series.
+# Usage: check_wheels.sh [DATABASE] (default <DB_PREFIX>_wheels_<pid>; created and dropped here).
 # Prints PASS/FAIL lines and "wheels: N passed, N failed"; exits non-zero on a failure.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 started=$SECONDS
 
-db="${1:-ocr_wheels_$$}"
+db="${1:-${DB_PREFIX}_wheels_$$}"
 wheel_dist="$LOCAL/wheel-dist"
 wheel_venv="$LOCAL/wheel-venv"
 wheel_python="$wheel_venv/bin/python"
@@ -57,7 +59,8 @@ helper() { # helper OUTPUT COMMAND...: a command printing PASS/FAIL lines of its
 
 say "Building the wheels (make dist) into $wheel_dist"
 check "both wheels build" bash scripts/build_dist.sh "$wheel_dist" || finish
-helper "$work/metadata.out" "$PYTHON" scripts/check_wheels.py metadata "$wheel_dist" "$ODOO_SRC"
+helper "$work/metadata.out" "$PYTHON" scripts/check_wheels.py metadata "$wheel_dist" "$ODOO_CORE_ADDONS" \
+    "$ADDONS_DIR" "$SERIES"
 
 say "Creating a fresh virtual environment $wheel_venv with Odoo's requirements"
 rm -rf "$wheel_venv"
@@ -66,21 +69,23 @@ py=$(command -v python3.11 || true)
 install_requirements() {
     "$py" -m venv "$wheel_venv" \
         && "$wheel_python" -m pip install -q --upgrade "pip<25" wheel \
-        && PIP_CONSTRAINT="$ROOT/constraints-build.txt" "$wheel_python" -m pip install -q -r requirements.txt
+        && PIP_CONSTRAINT="$BUILD_CONSTRAINTS" "$wheel_python" -m pip install -q -r "$REQUIREMENTS"
 }
-check "Odoo's pinned requirements install in a fresh venv (requirements.txt, constraints-build.txt)" \
+check "Odoo's pinned requirements install in a fresh venv ($(basename "$REQUIREMENTS"), $(basename "$BUILD_CONSTRAINTS"))" \
     install_requirements || finish
 # Odoo itself, as the project provides it (setup.sh): its source tree made importable by a .pth file.
 site=$("$wheel_python" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 echo "$ODOO_SRC" > "$site/odoo-src.pth"
 
-# Every OCA 18.0 addon wheel, ours too, requires the distribution "odoo" (odoo==18.0.*), which pip
+# Every OCA 18.0 addon wheel, ours too, requires the distribution "odoo" (odoo==18.0.*; 19.0's
+# odoo==19.0.*), which pip
 # finds where Odoo was installed with pip (pip install of an Odoo checkout or of its nightly
 # package). The registry has no such package and the project imports Odoo from its source tree
 # through a .pth file, which gives pip no metadata; installing with --no-deps would not test the
 # requirements of the wheels. So a wheel holding only the metadata of "odoo" at the version of that
-# source (odoo/release.py: 18.0-<date> is 18.0.post<date>) tells pip that Odoo 18.0 is there, as
-# an administrator's pip-installed Odoo does; the code still comes from ODOO_SRC.
+# source (odoo/release.py: 18.0-<date> is 18.0.post<date>, 19.0 is 19.0) tells pip that Odoo of
+# the series is there, as an administrator's pip-installed Odoo does; the code still comes from
+# ODOO_SRC.
 install_odoo_metadata() {
     local stub
     stub=$("$PYTHON" scripts/check_wheels.py odoo-stub "$work") && echo "  $(basename "$stub")" \
@@ -101,13 +106,18 @@ for addon in "$ADDON" "$PURCHASE_ADDON"; do
         test -f "$site/odoo/addons/$addon/__manifest__.py" || true
 done
 
-# The administrator's configuration: Odoo's own addons only. The addons come from site-packages,
-# which Odoo adds by itself (odoo.addons is a namespace package).
+# The administrator's configuration: Odoo's own addons only ($ODOO_CORE_ADDONS: odoo/addons for
+# 18.0; addons and odoo/addons for 19.0). The addons come from site-packages, which Odoo adds by
+# itself (odoo.addons is a namespace package). As setup.sh writes odoo.conf for the series: from
+# 19.0 "False" in a non-boolean option is skipped with a warning (so db_host, db_port and
+# db_password are left out: PostgreSQL's socket, no password), and demo data is off unless
+# with_demo is true (18.0: without_demo = all).
 conf="$work/odoo.conf"
 mkdir -p "$work/data"
-cat > "$conf" <<CONF
+if [ "$SERIES" = 18.0 ]; then
+    cat > "$conf" <<CONF
 [options]
-addons_path = $ODOO_SRC/odoo/addons
+addons_path = $ODOO_CORE_ADDONS
 data_dir = $work/data
 db_host = False
 db_port = False
@@ -119,6 +129,19 @@ http_port = 8085
 list_db = True
 without_demo = all
 CONF
+else
+    cat > "$conf" <<CONF
+[options]
+addons_path = $ODOO_CORE_ADDONS
+data_dir = $work/data
+db_user = $(id -un)
+admin_passwd = admin
+http_interface = 127.0.0.1
+http_port = 8085
+list_db = True
+with_demo = False
+CONF
+fi
 helper "$work/where.out" "$wheel_python" scripts/check_wheels.py where "$conf" "$ROOT"
 
 say "Installing sale_stock in a fresh database $db with the wheel venv's Odoo"

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The demo command: set-up if needed, a demo database with both addons (sales and purchase) and a
-# ready scenario (created once, reused afterwards), then Odoo served on http://localhost:8069.
+# ready scenario (created once, reused afterwards), then Odoo served on http://localhost.
+# Of the series SERIES (scripts/env.sh): 18.0, the default, in ocr_demo on port 8069; 19.0 in
+# ocr19_demo on port 8070 (DEMO_DB and ODOO_HTTP_PORT), so that both can be served at once.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 bash scripts/setup.sh
 
-db="${DEMO_DB:-ocr_demo}"
+db="$DEMO_DB"
 if ! psql -lqt | cut -d'|' -f1 | grep -qw "$db"; then
     say "Creating the demo database $db with $ADDON and $PURCHASE_ADDON"
     odoo -d "$db" -i "$ADDON,$PURCHASE_ADDON,payment_demo" --stop-after-init --log-level=warn
@@ -28,7 +30,7 @@ ready=$(order_names "ready for a portal request")
 waiting=$(order_names "cancellation requested on the portal")
 cat <<MSG
 
-Odoo 18.0 with $ADDON and $PURCHASE_ADDON is starting on http://localhost:8069
+Odoo $SERIES with $ADDON and $PURCHASE_ADDON is starting on http://localhost:$ODOO_HTTP_PORT
 Log in as admin / admin (database $db): the demo orders are yours, tagged by story.
  1. Sales > Orders > Orders, search options > Favorites > "Demo stories": the orders grouped by tag.
     Open ${paid:-the order} tagged "Demo: paid and delivered", click "Cancel Reconciled Order": the

@@ -198,7 +198,10 @@ def portal_customer(env):
             "login": PORTAL_LOGIN,
             "password": PORTAL_LOGIN,
             "partner_id": customer.id,
-            "groups_id": [Command.set([env.ref("base.group_portal").id])],
+            # Odoo 19 names the user's groups group_ids (18: groups_id): one script for both series.
+            ("group_ids" if "group_ids" in env["res.users"]._fields else "groups_id"): [
+                Command.set([env.ref("base.group_portal").id])
+            ],
         }
     )
     return customer, user

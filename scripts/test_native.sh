@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The same tests (both addons': the sales one and the purchase one) with Odoo's own runner, in a
-# fresh database that is dropped afterwards.
+# fresh database that is dropped afterwards. Of the series SERIES (scripts/env.sh): its venv,
+# odoo.conf (whose addons path holds the series' addons) and database names.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 bash scripts/setup.sh
 
-db="ocr_native_$$"
-purchase_db="ocr_native_purchase_$$"
+db="${DB_PREFIX}_native_$$"
+purchase_db="${DB_PREFIX}_native_purchase_$$"
 log="$LOCAL/test-native.log"
 trap 'dropdb --if-exists "$db" 2>/dev/null || true; dropdb --if-exists "$purchase_db" 2>/dev/null || true' EXIT
 say "Running the tests with odoo-bin --test-enable in $db"

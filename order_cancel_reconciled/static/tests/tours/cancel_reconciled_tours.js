@@ -57,7 +57,7 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_member", {
         },
         {
             content: "Pick the first reason offered",
-            trigger: ".modal .o_field_widget[name='reason_id'] .o-autocomplete--dropdown-item:first-child a",
+            trigger: ".modal .o_field_widget[name='reason_id'] .o-autocomplete--dropdown-item:first-child a:not(.o_loading)",
             run: "click",
         },
         {
@@ -149,7 +149,7 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_batch_confirm",
         },
         {
             content: "Pick the first reason offered",
-            trigger: ".modal .o_field_widget[name='reason_id'] .o-autocomplete--dropdown-item:first-child a",
+            trigger: ".modal .o_field_widget[name='reason_id'] .o-autocomplete--dropdown-item:first-child a:not(.o_loading)",
             run: "click",
         },
         {

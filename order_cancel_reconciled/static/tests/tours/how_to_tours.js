@@ -56,7 +56,7 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_how_to_zh_cn", 
         },
         {
             content: "Pick the first reason offered",
-            trigger: ".modal .o_field_widget[name='reason_id'] .o-autocomplete--dropdown-item:first-child a",
+            trigger: ".modal .o_field_widget[name='reason_id'] .o-autocomplete--dropdown-item:first-child a:not(.o_loading)",
             run: "click",
         },
         {

@@ -1,0 +1,305 @@
+from psycopg2.errors import LockNotAvailable
+
+from odoo import api, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.http import request
+from odoo.service.model import MAX_TRIES_ON_CONCURRENCY_FAILURE, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
+from odoo.tools import SQL
+
+from .order_cancel_reconciled_plan import (
+    DEFAULT_REASON_XMLID,
+    OPTION_VALUES,
+    CancelOptions,
+    Finding,
+    OrderPlan,
+    OrdersBusyError,
+)
+
+LOG_MODEL = "sale.order.cancel.reconciled.log"
+
+
+class OrderCancelReconciledEngine(models.AbstractModel):
+    """Cancels confirmed orders together with their payments, invoices and deliveries.
+
+    The faces (the wizard's Confirm, ``sale.order.cancel_reconciled()``) call :meth:`_run` with
+    the orders and :meth:`_prepare_options`. The run checks the real user, locks the orders,
+    plans each one (:class:`OrderPlan`, with its findings), refuses on the first blocking finding,
+    then calls the steps of :meth:`_get_steps` per order, all in one savepoint.
+
+    The steps live with their domain, an abstract model and a file each: ``..._engine_accounting``
+    (payments, invoices), ``..._engine_refunds`` (which way the money goes back),
+    ``..._engine_outbox`` (sending provider refunds exactly once), ``..._engine_writeoffs`` (discounts and write-offs),
+    ``..._engine_stock`` (deliveries and returns), ``..._engine_order`` (the order, the customer,
+    the chatter). They call back into the engine for the log (:meth:`_add_log_lines`).
+    What is particular to one kind of order is asked of the order through its
+    ``_get_cancel_reconciled_*`` hooks (see ``sale_order.py``).
+
+    Every method is private: an abstract model's public methods would be callable over RPC.
+    """
+
+    _name = "order.cancel.reconciled.engine"
+    _description = "Cancellation engine for reconciled orders"
+    # One abstract model per domain, each in its own file; the engine is all of them.
+    _inherit = [
+        "order.cancel.reconciled.engine.accounting",
+        "order.cancel.reconciled.engine.writeoffs",
+        "order.cancel.reconciled.engine.refunds",
+        "order.cancel.reconciled.engine.outbox",
+        "order.cancel.reconciled.engine.stock",
+        "order.cancel.reconciled.engine.order",
+    ]
+
+    # ------------------------------------------------------------------------------------------
+    # Options
+    # ------------------------------------------------------------------------------------------
+
+    @api.model
+    def _prepare_options(self, company, **vals):
+        """The options of a run; what is not given (None) is the company's default.
+
+        ``vals`` holds invoice_action, payment_action, stock_action, reason_id, note,
+        notify_customer, message ((subject, body) edited for a run of one order) and channel
+        (who starts the run, CHANNELS; code by default). A run given no reason gets the
+        documented one (“No reason given (by code)”): a log never has none.
+        """
+        self._check_option_values(vals)
+        choices = {
+            name: vals.get(name) or company[f"cancel_reconciled_{name}"] or selection[0][0]
+            for name, selection in OPTION_VALUES.items()
+        }
+        reason = self.env["sale.order.cancel.reconciled.reason"].browse(vals.get("reason_id") or [])
+        return CancelOptions(
+            **choices,
+            reason=reason or self.env.ref(DEFAULT_REASON_XMLID, raise_if_not_found=False) or reason,
+            note=vals.get("note") or False,
+            notify_customer=bool(vals.get("notify_customer")),
+            message=tuple(vals.get("message") or ()),
+            channel=vals.get("channel") or "api",
+            reason_given=bool(reason),
+        )
+
+    @api.model
+    def _check_option_values(self, vals):
+        """Refuse, with a message an integrator can act on, what the database would reject later."""
+        _ = self.env._
+        for name, selection in OPTION_VALUES.items():
+            allowed = [key for key, _label in selection]
+            if vals.get(name) is not None and vals[name] not in allowed:
+                raise ValidationError(
+                    _(
+                        "%(field)s must be one of %(allowed)s, not %(value)r.",
+                        field=name,
+                        allowed=allowed,
+                        value=vals[name],
+                    )
+                )
+        reason = vals.get("reason_id")
+        if reason and not (
+            self._is_record_id(reason) and self.env["sale.order.cancel.reconciled.reason"].browse(reason).exists()
+        ):
+            raise ValidationError(_("reason_id must be the id of a cancellation reason, not %r.", reason))
+
+    @staticmethod
+    def _is_record_id(value):
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+    # ------------------------------------------------------------------------------------------
+    # The run
+    # ------------------------------------------------------------------------------------------
+
+    @api.model
+    def _run(self, orders, options):
+        """Cancel the orders and everything that hangs on them, all or nothing; return the logs.
+
+        Called in the real user's environment: the group and the right to change these orders
+        are checked as that user first.
+        """
+        orders._check_cancel_reconciled_access()
+        # Members need neither accounting nor stock rights: once checked as the real user, the
+        # run reads and acts elevated. The real user stays env.uid, the author of logs and messages.
+        engine = self.sudo().with_company(orders.company_id[:1] or self.env.company)
+        orders = orders.with_env(engine.env)
+        engine._lock_orders(orders)
+        plans = engine._prepare_plans(orders, options)
+        engine._check_plans(orders, plans)
+        logs = self.env[LOG_MODEL]
+        try:
+            # A savepoint makes the run all-or-nothing even for a caller that catches the error.
+            with self.env.cr.savepoint():
+                for plan in plans:
+                    logs |= engine._cancel_order(plan, options)
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY as conflict:
+            self._check_last_try(orders, conflict)
+            raise
+        return logs
+
+    def _check_last_try(self, orders, conflict):
+        """Another transaction changed the same rows (a stock quant every return updates, an
+        invoice being paid): Odoo runs the request again a few times; when this was its last
+        try, the user gets a plain "try again" instead of the database's error. Without a
+        request (a batch, a scheduled action) the caller retries on its own."""
+        if not request:
+            return
+        tries = getattr(request, "_cancel_reconciled_conflicts", 0) + 1
+        request._cancel_reconciled_conflicts = tries
+        if tries >= MAX_TRIES_ON_CONCURRENCY_FAILURE:
+            raise OrdersBusyError(
+                self.env._(
+                    "Other users were changing the same records (payments, stock, invoices) while cancelling %s: "
+                    "nothing was changed. Try again in a moment.",
+                    ", ".join(orders.mapped("name")),
+                )
+            ) from conflict
+
+    def _lock_orders(self, orders):
+        """Take the orders and their invoices for this run, or fail at once if another run,
+        payment or edit holds them: nothing is then done twice."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                for table, ids in ((orders._table, orders.ids), ("account_move", orders.invoice_ids.ids)):
+                    if ids:
+                        # A refusal is expected here, not a bad query for the server log.
+                        self.env.cr.execute(
+                            SQL(
+                                "SELECT id FROM %s WHERE id IN %s FOR UPDATE NOWAIT", SQL.identifier(table), tuple(ids)
+                            ),
+                            log_exceptions=False,
+                        )
+        except LockNotAvailable:
+            raise OrdersBusyError(
+                self.env._(
+                    "These orders or their invoices are being changed by another user right now (a payment, an "
+                    "edit or another cancellation): %s. Try again in a moment.",
+                    ", ".join(orders.mapped("name")),
+                )
+            ) from None
+        # What was read before the lock may be older than what the lock now guarantees.
+        orders.invalidate_recordset()
+        orders.invoice_ids.invalidate_recordset()
+
+    def _get_steps(self):
+        """The steps that cancel one order, in order; each takes (plan, options, log). An
+        extension adds a step by overriding this method and inserting its own."""
+        return [
+            self._step_unreconcile_payments,  # accounting
+            self._step_settle_invoices,  # accounting
+            self._step_reverse_writeoffs,  # writeoffs
+            self._step_handle_payments,  # accounting
+            self._step_cancel_pending_pickings,  # stock
+            self._step_cancel_order,  # order
+            self._step_return_delivered_goods,  # stock
+            self._step_notify_customer,  # order
+            self._step_post_chatter,  # order
+        ]
+
+    def _cancel_order(self, plan, options):
+        log = self.env[LOG_MODEL].create(self._prepare_log_vals(plan.order, options))
+        for step in self._get_steps():
+            try:
+                step(plan, options, log)
+            except (UserError, ValidationError) as error:
+                raise UserError(
+                    self.env._(
+                        "%(order)s could not be cancelled: %(error)s", order=plan.order.name, error=error.args[0]
+                    )
+                ) from error
+        return log
+
+    def _prepare_log_vals(self, order, options):
+        return {
+            **order._get_cancel_reconciled_log_vals(),
+            "company_id": order.company_id.id,
+            "user_id": self.env.uid,
+            "reason_id": options.reason.id,
+            "note": options.note,
+            "invoice_action": options.invoice_action,
+            "payment_action": options.payment_action,
+            "stock_action": options.stock_action,
+            "notify_customer": options.notify_customer,
+            "channel": self._get_log_channel(order, options),
+        }
+
+    @api.model
+    def _get_log_channel(self, order, options):
+        """Who started the run; a member who runs the dialog or the API on an order whose customer
+        asked for it on the portal answers that request."""
+        if options.channel in ("backoffice", "api") and order._get_cancel_reconciled_open_requests():
+            return "portal"
+        return options.channel
+
+    def _add_log_lines(self, log, vals_list):
+        self.env["sale.order.cancel.reconciled.log.line"].create(
+            [{"log_id": log.id, "sequence": len(log.line_ids) + index, **vals} for index, vals in enumerate(vals_list)]
+        )
+
+    # ------------------------------------------------------------------------------------------
+    # Plans and findings: what the run will touch and what stands in its way, read before
+    # anything changes. The preview shows the same findings the run refuses on.
+    # ------------------------------------------------------------------------------------------
+
+    def _prepare_plans(self, orders, options):
+        """A plan per order, with its findings; an invoice shared by orders of the run is undone
+        with the first."""
+        plans = []
+        taken = self.env["account.move"]
+        # Orders with a prefetch set of their own: orders read through a caller's relation may
+        # leave the cache during the run and would then be fetched one at a time.
+        for order in orders._origin.with_prefetch():
+            plan = self._prepare_plan(order, taken)
+            taken |= plan.documents | plan.draft_invoices
+            plans.append(plan)
+        claimed = {}
+        for plan in plans:
+            plan.claimed = claimed
+            plan.findings = self._get_findings(plan, options, orders._origin)
+        return plans
+
+    def _prepare_plan(self, order, taken):
+        documents = order._get_cancel_reconciled_documents()
+        matches = self._get_matches(documents - taken)
+        external = [match for match in matches if match.counterpart_line.move_id not in documents]
+        pickings = order._get_cancel_reconciled_pickings()
+        return OrderPlan(
+            order=order,
+            documents=documents - taken,
+            undone_earlier=documents & taken,
+            draft_invoices=order._get_cancel_reconciled_draft_invoices() - taken,
+            matches=matches,
+            external_matches=external,
+            payments=self._get_payments(external),
+            writeoffs=self._get_writeoff_shares(external),
+            pending_pickings=pickings.filtered(lambda picking: picking.state not in ("done", "cancel")),
+            done_pickings=pickings.filtered(lambda picking: picking.state == "done" and not picking.return_id),
+            released_moves=order._get_cancel_reconciled_released_moves(),
+        )
+
+    def _get_findings(self, plan, options, selection):
+        """Each finding once: the order's own first, then its invoices, payments and goods. The
+        first blocking one is the refusal."""
+        findings = [
+            *self._get_order_findings(plan, options, selection),
+            *self._get_invoice_findings(plan, options),
+            *self._get_payment_findings(plan, options),
+            *self._get_refund_findings(plan, options),
+            *self._get_stock_findings(plan, options),
+        ]
+        return list(dict.fromkeys(findings))
+
+    def _get_batch_findings(self, orders):
+        """What refuses the selection as a whole."""
+        if not orders:
+            return [Finding(self.env._("Select at least one order to cancel."), blocking=True)]
+        if len(orders.company_id) > 1:
+            message = self.env._(
+                "The orders belong to several companies (%s): cancel them one company at a time.",
+                ", ".join(orders.company_id.mapped("name")),
+            )
+            return [Finding(message, blocking=True)]
+        return []
+
+    def _check_plans(self, orders, plans):
+        """Refuse the run on the first blocking finding, before anything changes."""
+        refusals = [finding.message for finding in self._get_batch_findings(orders) if finding.blocking]
+        refusals += [plan.refusal for plan in plans if plan.refusal]
+        if refusals:
+            raise UserError(refusals[0])

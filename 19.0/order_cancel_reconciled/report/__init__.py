@@ -1,0 +1,1 @@
+from . import sale_order_cancel_reconciled_analysis

@@ -1,0 +1,3 @@
+from . import purchase_order
+from . import sale_order_cancel_reconciled_log
+from . import stock_picking
