@@ -88,18 +88,18 @@ class TestAnalysis(CancelReconciledCommon):
                 menus = self.env["ir.ui.menu"].with_user(user).load_menus(debug=False)
                 self.assertTrue(menu.id in menus, "the menu is shown")
                 # As the web client loads it (/web/action/load reads actions elevated).
-                model, action_id = menus[menu.id]["action"].split(",")
-                action = self.env[model].sudo().browse(int(action_id))._get_action_dict()
+                model, action_id = menus[menu.id]["action_model"], menus[menu.id]["action_id"]
+                action = self.env[model].sudo().browse(action_id)._get_action_dict()
                 analysis = self.env[action["res_model"]].with_user(user)
                 views = analysis.get_views([(False, "pivot"), (False, "graph"), (False, "list"), (False, "search")])
                 self.assertEqual(set(views["views"]), {"pivot", "graph", "list", "search"})
-                groups = analysis.web_read_group(
+                # As the pivot reads it (Odoo 19: formatted_read_group).
+                groups = analysis.formatted_read_group(
                     [("order_id", "in", self.orders.ids)],
-                    ["order_count:sum", "cancelled_count:sum", "cancellation_share:sum"],
                     ["reason_id"],
-                    lazy=False,
-                )["groups"]
-                self.assertEqual(sum(group["order_count"] for group in groups), len(visible))
+                    ["order_count:sum", "cancelled_count:sum", "cancellation_share:sum"],
+                )
+                self.assertEqual(sum(group["order_count:sum"] for group in groups), len(visible))
                 self.assertEqual(analysis.search([("order_id", "in", self.orders.ids)]).order_id, visible)
 
     def test_salesperson_without_the_right_cannot_read_it(self):

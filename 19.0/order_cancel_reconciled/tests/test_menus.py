@@ -1,3 +1,4 @@
+from odoo import Command
 from odoo.tests import tagged
 
 from .common import CancelReconciledCommon
@@ -74,27 +75,20 @@ class TestMenus(CancelReconciledCommon):
         )
 
     def test_administrators_grant_the_right_as_a_named_choice(self):
-        """The user form shows "Cancel Paid Orders" as a selection without developer mode, and
-        the Sales choice stays there too."""
+        """The user form (Odoo 19: one selection per privilege, grouped by category, read from
+        res.groups._get_view_group_hierarchy) shows "Cancel Paid Orders" in the Sales category
+        without developer mode, and the Sales choice stays there too."""
         group = self.env.ref("order_cancel_reconciled.group_cancel_reconciled")
-        apps = {
-            category: (kind, groups)
-            for category, kind, groups, _section in self.env["res.groups"].get_groups_by_application()
-        }
-        self.assertEqual(
-            apps[self.env.ref("order_cancel_reconciled.module_category_cancel_reconciled")], ("selection", group)
-        )
-        self.assertEqual(
-            apps[self.env.ref("base.module_category_sales_sales")][0], "selection", "the Sales choice is kept"
-        )
-        admin_users = self.env["res.users"].with_user(self.roles["administrator"])
-        arch = admin_users.get_view(self.env.ref("base.view_users_form").id, "form")["arch"]
-        field = f"sel_groups_{group.id}"
-        self.assertIn(f'name="{field}"', arch)
-        self.assertEqual(admin_users.fields_get([field], ["string"])[field]["string"], "Cancel Paid Orders")
-        sales = self.env.ref("sales_team.group_sale_manager")
-        self.assertRegex(arch, rf'name="sel_groups_[0-9_]*_{sales.id}"', "Sales keeps its own choice")
+        privilege = self.env.ref("order_cancel_reconciled.res_groups_privilege_cancel_reconciled")
+        hierarchy = self.env["res.groups"].with_user(self.roles["administrator"])._get_view_group_hierarchy()
+        self.assertEqual(hierarchy["privileges"][privilege.id]["name"], "Cancel Paid Orders")
+        self.assertEqual(hierarchy["privileges"][privilege.id]["group_ids"], group.ids)
+        sales_category = self.env.ref("base.module_category_sales")
+        category = next(category for category in hierarchy["categories"] if category["id"] == sales_category.id)
+        sales = self.env.ref("sales_team.res_groups_privilege_sales")
+        self.assertIn(privilege.id, category["privilege_ids"])
+        self.assertIn(sales.id, category["privilege_ids"], "Sales keeps its own choice")
         # Chosen in the form, it makes the user a member (and a salesperson).
         user = self.roles["salesperson"]
-        user.write({f"sel_groups_{group.id}": group.id})
+        user.write({"group_ids": [Command.link(group.id)]})
         self.assertTrue(user.has_group("order_cancel_reconciled.group_cancel_reconciled"))

@@ -5,7 +5,6 @@ out or refuse, its refund request is replaced for that test by one that does, co
 requests that reached it; the crash itself (a process killed with SIGKILL between the provider's
 answer and the commit) is checked with real processes by ``scripts/check_refund_crash.py``."""
 
-import importlib.util
 from contextlib import contextmanager
 from datetime import timedelta
 from unittest.mock import patch
@@ -16,7 +15,6 @@ from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
-from odoo.tools.misc import file_path
 from odoo.tools.safe_eval import safe_eval
 
 from ..models.order_cancel_reconciled_plan import REFUND_MAX_ATTEMPTS
@@ -285,7 +283,8 @@ class TestRefundOutbox(CancelReconciledCommon):
     def test_a_refund_made_meanwhile_is_held_not_sent_and_not_refunded_by_hand(self):
         order, _partner, payment = self.online_order("Refunded Meanwhile Customer")
         line = self.cancel_refunding(order)
-        payment.sudo().payment_transaction_id._send_refund_request()
+        # Someone refunds it at the provider meanwhile (Odoo 19: _refund creates and sends it).
+        payment.sudo().payment_transaction_id._refund()
         with self.recorded_provider() as calls:
             self.run_outbox()
         self.assertFalse(calls)
@@ -304,29 +303,6 @@ class TestRefundOutbox(CancelReconciledCommon):
         with self.assertRaisesRegex(Exception, "does not wait for that decision"):
             line.with_user(self.accountant).action_refund_send_again()
         self.assertEqual(line.refund_state, "to_send")
-
-    def test_upgrade_turns_refunds_made_but_unmatched_into_to_match(self):
-        """18.0.2.0.0 wrote "failed" (refund by hand) for a refund the provider had made but that
-        could not be matched: the upgrade makes it "refunded, to match"."""
-        order, partner, _payment = self.online_order("Upgraded Customer")
-        line = self.cancel_refunding(order)
-        with self.recorded_provider():
-            self.run_outbox()
-        other_invoice = self.invoice(self.create_order([(self.product_b, 1.0)], partner=partner))
-        other_invoice.js_assign_outstanding_line(line.freed_line_id.id)
-        self.provider_notifies(line.refund_transaction_id)
-        refunded_unmatched = line.sudo()
-        refunded_unmatched.refund_state = "failed"  # as 18.0.2.0.0 left it
-        refused = self.cancel_refunding(self.online_order("Refused Before Upgrade")[0]).sudo()
-        refused.refund_state = "failed"  # a refusal: nothing went out, it stays so
-        self.env.flush_all()
-        path = file_path("order_cancel_reconciled/migrations/18.0.2.1.0/post-migrate.py")
-        spec = importlib.util.spec_from_file_location("ocr_post_migrate_18_0_2_1_0", path)
-        migration = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(migration)
-        self.assertEqual(migration.mark_refunds_to_match(self.env.cr), 1)
-        self.env.invalidate_all()
-        self.assertEqual((refunded_unmatched.refund_state, refused.refund_state), ("to_match", "failed"))
 
     def test_billing_users_reach_the_refunds_to_check_by_the_menus(self):
         menu = self.env.ref("order_cancel_reconciled.sale_order_cancel_reconciled_log_line_menu_refunds")

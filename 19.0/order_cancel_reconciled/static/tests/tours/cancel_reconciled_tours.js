@@ -108,6 +108,11 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_non_member", {
             run: "click",
         },
         {
+            content: "Odoo 19 asks whether to cancel the order first",
+            trigger: ".modal .modal-footer button.btn-primary",
+            run: "click",
+        },
+        {
             content: "A message says who can do it",
             trigger: ".modal:contains(Only members of)",
         },

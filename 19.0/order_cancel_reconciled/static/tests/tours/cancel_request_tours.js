@@ -25,6 +25,8 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_portal_request"
             content: "Send the request",
             trigger: "#modal_cancel_request button.o_cancel_request_submit",
             run: "click",
+            // The page is left (Odoo 19 tours stop on an unload they were not told of).
+            expectUnloadPage: true,
         },
         {
             content: "The page says the cancellation is requested",
@@ -114,6 +116,8 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_portal_request_
             content: "Send the request, in Chinese",
             trigger: "#modal_cancel_request button.o_cancel_request_submit:contains(提交申请)",
             run: "click",
+            // The page is left (Odoo 19 tours stop on an unload they were not told of).
+            expectUnloadPage: true,
         },
         {
             content: "The page says, in Chinese, that the cancellation is requested",
@@ -130,6 +134,8 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_portal_request_
             content: "Open the order from Your Orders",
             trigger: ".o_portal_my_doc_table tbody tr:not(:has(.o_cancel_reconciled_order_cancelled)) a[href^='/my/orders/']",
             run: "click",
+            // The page is left (Odoo 19 tours stop on an unload they were not told of).
+            expectUnloadPage: true,
         },
         {
             content: "Ask to cancel the order",
@@ -149,6 +155,8 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_portal_request_
             content: "Send the request",
             trigger: "#modal_cancel_request button.o_cancel_request_submit",
             run: "click",
+            // The page is left (Odoo 19 tours stop on an unload they were not told of).
+            expectUnloadPage: true,
         },
         {
             content: "The page says the cancellation is requested",
@@ -163,6 +171,8 @@ function seesCancelledOrderSteps(refundState) {
             content: "The order is listed in Your Orders, marked cancelled",
             trigger: ".o_portal_my_doc_table tbody tr:has(.o_cancel_reconciled_order_cancelled) a[href^='/my/orders/']",
             run: "click",
+            // The page is left (Odoo 19 tours stop on an unload they were not told of).
+            expectUnloadPage: true,
         },
         {
             content: "Its page is headed as a cancelled order, not as a cancelled quotation",

@@ -27,7 +27,8 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_how_to_zh_cn", 
         },
         {
             content: "Filter Reconciled, in Chinese",
-            trigger: ".o_filter_menu .dropdown-item:contains(/^已核销$/)",
+            // Odoo 19 shows the filter's help beside its name.
+            trigger: ".o_filter_menu .dropdown-item:contains(已核销)",
             run: "click",
         },
         {
