@@ -80,6 +80,12 @@ class TestWhatPeopleSee(CancelReconciledCommon):
         try:
             with self.env.cr.savepoint():
                 wizard = model.create({})
+        except Exception:  # a dialog that needs more than a selection to open
+            # (Odoo 19's followers editor, for one) cancels nothing: the order stays as it was.
+            self.assert_still_paid(order, invoice, f"{action.name} (not opened)")
+            return
+        try:
+            with self.env.cr.savepoint():
                 result = getattr(wizard.with_context(**button_context), button)()
                 if not self.opens_the_preview(result):
                     self.assert_still_paid(order, invoice, f"{action.name} > {button}")
