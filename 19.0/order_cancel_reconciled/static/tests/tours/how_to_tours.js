@@ -21,6 +21,10 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_how_to_zh_cn", 
             run: "click",
         },
         {
+            content: "The orders are listed (the search bar is ready)",
+            trigger: ".o_list_view .o_data_row",
+        },
+        {
             content: "Open the search options",
             trigger: ".o_control_panel_actions .o_searchview_dropdown_toggler",
             run: "click",
@@ -107,8 +111,9 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_grant_right", {
             run: "click",
         },
         {
-            content: "The right is a named choice of the Sales section",
-            trigger: ".o_form_view .o_wrap_field:has(.o_form_label:contains(Cancel Paid Orders)) select",
+            content: "The right is named in the Sales section (Odoo 19: one choice per privilege)",
+            trigger: ".o_form_view .o_form_label:contains(Cancel Paid Orders)",
         },
+
     ],
 });
