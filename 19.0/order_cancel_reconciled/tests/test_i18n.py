@@ -1,3 +1,4 @@
+from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -144,3 +145,14 @@ class TestI18n(CancelReconciledCommon):
         for lang in ("zh_CN", "fr"):
             with self.subTest(lang=lang):
                 self.assertEqual(untranslated_terms(self.env, "order_cancel_reconciled", lang), [])
+
+    def test_the_dialogs_view_and_preview_read_in_chinese(self):
+        """The terms of views and templates load with their records (a translation without its
+        view in the .po file loads nothing): the dialog's words in Chinese, not only its fields."""
+        dialog = self.env["sale.order.cancel.reconciled"].with_context(lang="zh_CN")
+        arch = dialog.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn("这些订单已有过账发票", arch, "the banner shown when Odoo's Cancel opens the dialog")
+        order = self.paid_delivered_order()[0]
+        wizard = dialog.create({"order_ids": [Command.set(order.ids)], "payment_action": "refund"})
+        self.assertIn("通过付款单手工退款给客户", str(wizard.preview_html))
+        self.assertNotIn("refunded to the customer", str(wizard.preview_html))
