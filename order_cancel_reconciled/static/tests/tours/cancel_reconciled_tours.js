@@ -1,6 +1,7 @@
 /** @odoo-module **/
 
 import { registry } from "@web/core/registry";
+import { pickFirstReason } from "./tour_steps";
 
 const CUSTOMER = "Tour Paid Customer";
 
@@ -50,16 +51,7 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_member", {
             content: "The preview follows the option",
             trigger: ".modal .o_cancel_reconciled_preview:contains(refunded to the customer)",
         },
-        {
-            content: "Say why: the dialog asks for a reason",
-            trigger: ".modal .o_field_widget[name='reason_id'] input",
-            run: "click",
-        },
-        {
-            content: "Pick the first reason offered",
-            trigger: ".modal .o_field_widget[name='reason_id'] .o-autocomplete--dropdown-item:first-child a:not(.o_loading)",
-            run: "click",
-        },
+        ...pickFirstReason(),
         {
             content: "Confirm",
             trigger: ".modal button[name='action_confirm']",
@@ -142,16 +134,7 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_batch_confirm",
             content: "More orders than the threshold: they go to the background",
             trigger: ".modal .o_preview_background",
         },
-        {
-            content: "Say why: the dialog asks for a reason",
-            trigger: ".modal .o_field_widget[name='reason_id'] input",
-            run: "click",
-        },
-        {
-            content: "Pick the first reason offered",
-            trigger: ".modal .o_field_widget[name='reason_id'] .o-autocomplete--dropdown-item:first-child a:not(.o_loading)",
-            run: "click",
-        },
+        ...pickFirstReason(),
         {
             content: "Confirm",
             trigger: ".modal button[name='action_confirm']",

@@ -1,6 +1,7 @@
 /** @odoo-module **/
 
 import { registry } from "@web/core/registry";
+import { pickFirstReason } from "./tour_steps";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
 // Our users' how-to, in Simplified Chinese, by the menus only: Sales > Orders > Orders, filter
@@ -49,16 +50,7 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_how_to_zh_cn", 
             content: "The preview follows",
             trigger: ".modal .o_cancel_reconciled_preview .o_preview_picking",
         },
-        {
-            content: "Say why: the dialog asks for a reason",
-            trigger: ".modal .o_field_widget[name='reason_id'] input",
-            run: "click",
-        },
-        {
-            content: "Pick the first reason offered",
-            trigger: ".modal .o_field_widget[name='reason_id'] .o-autocomplete--dropdown-item:first-child a:not(.o_loading)",
-            run: "click",
-        },
+        ...pickFirstReason(),
         {
             content: "Confirm",
             trigger: ".modal button[name='action_confirm']",

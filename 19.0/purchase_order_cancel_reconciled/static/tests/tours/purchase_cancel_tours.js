@@ -1,6 +1,7 @@
 /** @odoo-module **/
 
 import { registry } from "@web/core/registry";
+import { pickFirstReason } from "@order_cancel_reconciled/../tests/tours/tour_steps";
 import { stepUtils } from "@web_tour/tour_utils";
 
 const VENDOR = "Tour Paid Vendor";
@@ -67,16 +68,7 @@ registry.category("web_tour.tours").add("purchase_order_cancel_reconciled_member
             content: "The preview shows the return",
             trigger: ".modal .o_cancel_reconciled_preview .o_preview_picking",
         },
-        {
-            content: "Say why: the dialog asks for a reason",
-            trigger: ".modal .o_field_widget[name='reason_id'] input",
-            run: "click",
-        },
-        {
-            content: "Pick the first reason offered",
-            trigger: ".modal .o_field_widget[name='reason_id'] .o-autocomplete--dropdown-item:first-child a:not(.o_loading)",
-            run: "click",
-        },
+        ...pickFirstReason(),
         {
             content: "Cancel the orders",
             trigger: ".modal .modal-footer button[name='action_confirm']",
