@@ -298,14 +298,16 @@ def label_stories(env):
         purchases = env["purchase.order"].search([("partner_id.ref", "=", VENDOR_MARK), ("user_id", "in", bot)])
         purchases.user_id = env.user
         changed += len(purchases)
-    if not env["ir.filters"].search_count([("name", "=", FAVORITE), ("user_id", "=", env.user.id)]):
+    # The favorite's owner: user_id on 18.0, the users it is shared with (user_ids) on 19.0.
+    owner = "user_ids" if "user_ids" in env["ir.filters"]._fields else "user_id"
+    if not env["ir.filters"].search_count([("name", "=", FAVORITE), (owner, "in", env.user.ids)]):
         # Not the list's default: the screenshot scripts expect its plain rows.
         env["ir.filters"].create(
             {
                 "name": FAVORITE,
                 "model_id": "sale.order",
                 "action_id": env.ref("sale.action_orders").id,
-                "user_id": env.user.id,
+                owner: env.user.id if owner == "user_id" else [(6, 0, env.user.ids)],
                 "context": "{'group_by': ['tag_ids']}",
             }
         )

@@ -105,7 +105,7 @@ class TestAnalysis(CancelReconciledCommon):
     def test_salesperson_without_the_right_cannot_read_it(self):
         salesperson = self.new_user("analysis_salesperson", "sales_team.group_sale_salesman")
         with self.assertRaises(AccessError):
-            self.env[ANALYSIS].with_user(salesperson).read_group([], ["order_count:sum"], ["reason_id"])
+            self.env[ANALYSIS].with_user(salesperson).formatted_read_group([], ["reason_id"], ["order_count:sum"])
         menus = self.env["ir.ui.menu"].with_user(salesperson).load_menus(debug=False)
         self.assertFalse(self.env.ref(MENU_XMLID).id in menus)
 

@@ -1,7 +1,12 @@
-from odoo import Command
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.service.model import call_kw
-from odoo.tests import tagged
+from odoo.tests import HttpCase, get_db_name, tagged
 
 from .common import CancelReconciledCommon
 
@@ -435,3 +440,63 @@ class TestWithAutomaticWorkflow(CancelReconciledCommon):
             "nothing invoiced, paid or reconciled again",
         )
         self.assertAlmostEqual(self.receivable_balance(), -invoice.amount_total, msg="the payment is customer credit")
+
+
+@tagged("post_install", "-at_install")
+class TestJson2Api(CancelReconciledCommon, HttpCase):
+    """Odoo 19's external JSON-2 API: the readme's example, run as it is written, cancels as a
+    member with an API key; other callers get their HTTP status and Odoo's clear message."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.member = cls.new_user(
+            "json2_member", "order_cancel_reconciled.group_cancel_reconciled,sales_team.group_sale_salesman_all_leads"
+        )
+        cls.salesman = cls.new_user("json2_salesman", "sales_team.group_sale_salesman_all_leads")
+        tomorrow = fields.Datetime.now() + timedelta(days=1)
+        keys = cls.env["res.users.apikeys"]
+        cls.keys = {user: keys.with_user(user).sudo()._generate(None, "web shop", tomorrow) for user in (cls.member, cls.salesman)}
+        cls.order, cls.invoice_, cls.payment = cls.paid_delivered_order()
+
+    def readme_example(self):
+        """The JSON-2 block of readme/USAGE.md, without its three lines of placeholders."""
+        usage = Path(__file__).parent.parent.joinpath("readme", "USAGE.md").read_text()
+        block = re.search(r"```python\n(import requests\n.*?)```", usage, re.S).group(1)
+        placeholders = ("url, db = ", "api_key = ", "order_ids = ")
+        return "\n".join(line for line in block.splitlines() if not line.startswith(placeholders))
+
+    def run_example(self, user, order_ids):
+        self.authenticate(None, None)  # an integrator has no session, only the key
+        namespace = {"url": self.base_url(), "db": get_db_name(), "api_key": self.keys[user], "order_ids": order_ids}
+        # The example makes its own HTTP session, without the test's cookie: Odoo's test framework
+        # serves it all the same inside allow_requests(all_requests=True).
+        with self.allow_requests(all_requests=True):
+            exec(self.readme_example(), namespace)  # pylint: disable=exec-used
+        return namespace
+
+    def test_the_readmes_example_cancels_with_a_members_api_key(self):
+        log_ids = self.run_example(self.member, self.order.ids)["log_ids"]
+        log = self.env["sale.order.cancel.reconciled.log"].browse(log_ids)
+        self.assertEqual(log.order_id, self.order)
+        self.assertEqual((log.payment_action, log.stock_action, log.channel), ("refund", "return_validate", "api"))
+        self.assertEqual(log.user_id, self.member)
+        self.assertEqual(self.order.state, "cancel")
+        self.assertEqual(self.invoice_.payment_state, "reversed")
+        self.assertAlmostEqual(self.on_hand(self.product_a), 100.0)
+
+    def test_refusals_come_back_with_their_status_and_message(self):
+        before = self.snapshot(self.order)
+        with self.assertRaisesRegex(RuntimeError, r"^HTTP 403 odoo\.exceptions\.AccessError: Only members"):
+            self.run_example(self.salesman, self.order.ids)
+        with self.assertRaisesRegex(RuntimeError, rf"^HTTP 403 odoo\.exceptions\.AccessError: {NOT_VISIBLE}"):
+            self.run_example(self.member, [self.order.id + 1_000_000])
+        self.authenticate(None, None)
+        response = self.url_open(
+            "/json/2/sale.order/cancel_reconciled",
+            data=json.dumps({"ids": self.order.ids, "payment_action": "burn"}),
+            headers={"Authorization": f"bearer {self.keys[self.member]}", "Content-Type": "application/json"},
+        )
+        self.assertEqual(response.status_code, 422)
+        self.assertIn("payment_action must be one of", response.json()["message"])
+        self.assertEqual(self.snapshot(self.order), before, "the database is exactly as before")

@@ -65,11 +65,11 @@ class TestReview(CancelReconciledCommon):
         self.assertEqual(rows[0][0], self.order.name)
 
     def test_analysis_by_reason_and_month(self):
-        groups = self.env["sale.order.cancel.reconciled.log"].read_group(
-            [], ["amount_reversed:sum"], ["reason_id", "date:month"], lazy=False
+        groups = self.env["sale.order.cancel.reconciled.log"].formatted_read_group(
+            [], ["reason_id", "date:month"], ["__count", "amount_reversed:sum"]
         )
         self.assertEqual(sum(group["__count"] for group in groups), 1)
-        self.assertAlmostEqual(sum(group["amount_reversed"] for group in groups), 200.0)
+        self.assertAlmostEqual(sum(group["amount_reversed:sum"] for group in groups), 200.0)
 
 
 @tagged("post_install", "-at_install")

@@ -13,7 +13,7 @@ import sys
 from collections import namedtuple
 from contextlib import contextmanager
 
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import HTTPException, NotFound
 
 from odoo import Command
 from odoo.exceptions import RedirectWarning, UserError
@@ -214,6 +214,28 @@ def judge_rpc(response):
     return Verdict("failure", f"{name}: {message.splitlines()[0] if message else ''} ({where(data.get('debug', ''))})")
 
 
+def judge_json2(response):
+    """A JSON-2 answer (Odoo 19's ``/json/2/<model>/<method>``): the result with status 200, or
+    the error's status and description. A refusal is a client error (4xx) carrying a clear error
+    of Odoo's or the HTTP refusal of the route (no API key, no such method, arguments that do not
+    fit the method's signature); a server error (5xx) is a failure."""
+    if response.status_code == 200:
+        return Verdict("success", None)
+    try:
+        body = response.json()
+    except ValueError:
+        return Verdict("failure", f"HTTP {response.status_code}, not JSON: {response.text[:300]}")
+    name, message = body.get("name", ""), str(body.get("message", ""))[:400]
+    klass = exception_class(name)
+    if response.status_code < 500 and klass and issubclass(klass, (*CLEAR_ERRORS, HTTPException)):
+        return Verdict("refused", f"HTTP {response.status_code} {name.rpartition('.')[2]}: {message}")
+    check = odoo_argument_check(body.get("debug"))
+    if klass is AssertionError and check:
+        return Verdict("refused", f"AssertionError: {check}")
+    first = message.splitlines()[0] if message else ""
+    return Verdict("failure", f"HTTP {response.status_code} {name}: {first} ({where(body.get('debug', ''))})")
+
+
 def odoo_argument_check(traceback):
     """The check of Odoo's that refused an argument, when the traceback ends with it."""
     lines = [line.strip() for line in (traceback or "").strip().splitlines()[-2:]]
@@ -272,6 +294,24 @@ def jsonrpc_payload(model, method, args, kwargs, context):
             "params": {"model": model, "method": method, "args": args, "kwargs": {**kwargs, "context": context}},
         }
     )
+
+
+def json2_body(model_class, method, args, kwargs, context):
+    """The same call as JSON-2 makes it: the ids under "ids" and every other argument by its
+    parameter's name (JSON-2 takes no positional arguments), the context under "context"; None
+    when an argument has no parameter name to go by."""
+    names = [
+        param.name
+        for param in list(inspect.signature(getattr(model_class, method)).parameters.values())[1:]
+        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
+    ]
+    body = {"context": context, **kwargs}
+    if not is_model_level(model_class, method):
+        body["ids"], args = args[0], args[1:]
+    if len(args) > len(names):
+        return None
+    body.update(zip(names, args, strict=False))
+    return json.dumps(body)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -5,10 +5,11 @@ why). See ``abuse.py`` for how methods are found, inputs made and answers judged
 
 import re
 import time
+from datetime import timedelta
 from collections import Counter
 from contextlib import closing, contextmanager
 
-from odoo import Command, http
+from odoo import Command, fields, http
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 
@@ -76,6 +77,9 @@ LEGIT = {
 PUBLIC_KINDS = {"own", "huge"}
 SINGLE_KEY_KINDS = {"own+plain_cancel", "own+from_button"}
 KEY_READERS = {"sale.order", "purchase.order", "sale.mass.cancel.orders"}
+# Odoo 19's external JSON-2 API takes the context as a whole, like RPC: the context keys go to it
+# all together (and with both companies), not one by one.
+JSON2_LEFT_OUT_KINDS = SINGLE_KEY_KINDS | {"mine+plain_cancel"}
 # Calls after which the orders given must be cancelled: a legitimate run is checked whole.
 CANCELLING = {"cancel_reconciled", "action_confirm"}
 # The dialogs a role may open on a paid order: each user sees only those they opened ("mine").
@@ -166,6 +170,13 @@ class TestNoBackDoors(PurchaseCancelCommon, HttpCase):
             for role, user in cls.users.items()
         }
         cls.cases = abuse.build_cases(env.registry)
+        # Each role's API key, for JSON-2 (an integrator's bearer token).
+        tomorrow = fields.Datetime.now() + timedelta(days=1)
+        keys = env["res.users.apikeys"]
+        cls.api_keys = {
+            role: keys.with_user(user).sudo()._generate(None, "abuse", tomorrow) for role, user in cls.users.items()
+        }
+        cls.transport = "rpc"
         cls.kinds = abuse.kinds(cls.records, (company | cls.company_2).ids)
 
     @classmethod
@@ -232,6 +243,8 @@ class TestNoBackDoors(PurchaseCancelCommon, HttpCase):
     # ------------------------------------------------------------------------------------------
 
     def applies(self, role, case, kind):
+        if self.transport == "json2" and kind.name in JSON2_LEFT_OUT_KINDS:
+            return False
         if role == "public":
             return kind.name in PUBLIC_KINDS
         if kind.name in SINGLE_KEY_KINDS and case.model not in KEY_READERS:
@@ -239,16 +252,31 @@ class TestNoBackDoors(PurchaseCancelCommon, HttpCase):
         return not (kind.context and self.env[case.model]._abstract)
 
     def log_in(self, role):
+        """RPC: the role's session, as the web client has. JSON-2: no session, the role's API key
+        (a public caller has none)."""
         user = self.users.get(role)
+        if self.transport == "json2":
+            self.authenticate(None, None)
+            self.bearer = self.api_keys.get(role)
+            return
         self.authenticate(user.login if user else None, user.login if user else None)
 
-    def rpc(self, model, method, args, kwargs, context):
-        return self.url_open(
-            f"/web/dataset/call_kw/{model}/{method}",
-            data=abuse.jsonrpc_payload(model, method, args, kwargs, context),
-            headers={"Content-Type": "application/json"},
-            timeout=120,
-        )
+    def send(self, model_class, method, args, kwargs, context):
+        """One call over the transport of the run; its verdict and answer, or None when the call
+        cannot be made over it."""
+        model = model_class._name
+        headers = {"Content-Type": "application/json"}
+        if self.transport == "json2":
+            body = abuse.json2_body(model_class, method, args, kwargs, context)
+            if body is None:
+                return None, None
+            if self.bearer:
+                headers["Authorization"] = f"bearer {self.bearer}"
+            response = self.url_open(f"/json/2/{model}/{method}", data=body, headers=headers, timeout=120)
+            return abuse.judge_json2(response), response
+        body = abuse.jsonrpc_payload(model, method, args, kwargs, context)
+        response = self.url_open(f"/web/dataset/call_kw/{model}/{method}", data=body, headers=headers, timeout=120)
+        return abuse.judge_rpc(response), response
 
     def call_case(self, role, case, kind, baseline):
         """Make the case's calls with this input; the outcome ("refused", "harmless", "legit",
@@ -266,8 +294,9 @@ class TestNoBackDoors(PurchaseCancelCommon, HttpCase):
         with closing(self.env.cr.savepoint()):
             verdict = None
             for step, (args, kwargs) in zip(case.steps, calls, strict=True):
-                response = self.rpc(case.model, step.method, args, kwargs, kind.context)
-                verdict = abuse.judge_rpc(response)
+                verdict, response = self.send(model_class, step.method, args, kwargs, kind.context)
+                if verdict is None:
+                    return None, None
                 if role != "other_company" and abuse.SECRET in response.text:
                     return "failure", f"the answer names the other company's partner: {response.text[:300]}"
                 if verdict.outcome != "success":
@@ -339,11 +368,21 @@ class TestNoBackDoors(PurchaseCancelCommon, HttpCase):
     # ------------------------------------------------------------------------------------------
 
     def test_every_method_every_role(self):
+        """Over RPC, as the web client and JSON-RPC/XML-RPC callers make it (call_kw)."""
+        self.every_method_every_role("RPC abuse", "rpc")
+
+    def test_every_method_every_role_json2(self):
+        """Over Odoo 19's external JSON-2 API, with each role's API key."""
+        self.every_method_every_role("JSON-2 abuse", "json2")
+
+    def every_method_every_role(self, title, transport):
+        self.transport = transport
         started = time.time()
         baseline = abuse.fingerprint(self.env)
         counts, failures = Counter(), []
-        counts["matrix"] = len(ROLES) * len(self.cases) * len(self.kinds)
-        counts["shape"] = f"{len(ROLES)} roles x {len(self.cases)} methods x {len(self.kinds)} inputs"
+        kinds = [kind for kind in self.kinds if transport != "json2" or kind.name not in JSON2_LEFT_OUT_KINDS]
+        counts["matrix"] = len(ROLES) * len(self.cases) * len(kinds)
+        counts["shape"] = f"{len(ROLES)} roles x {len(self.cases)} methods x {len(kinds)} inputs"
         with abuse.held_log_lines() as held:
             for role in ROLES:
                 self.log_in(role)
@@ -368,7 +407,7 @@ class TestNoBackDoors(PurchaseCancelCommon, HttpCase):
                                 held.release()
                             counts[outcome] += 1
         self.assertEqual(abuse.fingerprint(self.env), baseline, "every call was rolled back")
-        self.summarize("RPC abuse", counts, failures, started)
+        self.summarize(title, counts, failures, started)
 
     def portal_post(self, order_id, data, token=None, csrf=True, method="POST"):
         url = f"/my/orders/{order_id}/request_cancel"
