@@ -6,12 +6,23 @@
 //   - a background batch with its progress bar (the twelve "promotion cancelled" orders);
 //   - the purchase dialog on the demo vendor's paid purchase order.
 // The portal request (approved and cancelled) and the batch are confirmed: run it on a fresh demo
-// database (it cancels the ready portal order and the twelve orders). Usage: npm install && node take_features.mjs [URL]. Needs Debian's chromium.
+// database (it cancels the ready portal order and the twelve orders).
+// Usage: npm install && [SERIES=19.0] node take_features.mjs [URL]. Needs Debian's chromium.
+// SERIES (default 18.0) is the Odoo series the server runs: it picks the addons' folders the shots
+// go to (the repository root for 18.0, 19.0/ for 19.0), e.g.
+// SERIES=19.0 node take_features.mjs http://localhost:8072 for a 19.0 demo served on port 8072.
 import { chromium } from "playwright-core";
 
 const base = process.argv[2] || "http://localhost:8069";
-const sales = new URL("../../order_cancel_reconciled/static/description/", import.meta.url).pathname;
-const purchase = new URL("../../purchase_order_cancel_reconciled/static/description/", import.meta.url).pathname;
+const series = process.env.SERIES || "18.0";
+// The 18.0 addons are at the repository root, the other series' in a folder named after them.
+const seriesRoots = { "18.0": "../../", "19.0": "../../19.0/" };
+if (!seriesRoots[series]) {
+    throw new Error(`Unknown SERIES ${series}: expected one of ${Object.keys(seriesRoots).join(", ")}.`);
+}
+const sales = new URL(`${seriesRoots[series]}order_cancel_reconciled/static/description/`, import.meta.url).pathname;
+const purchase = new URL(`${seriesRoots[series]}purchase_order_cancel_reconciled/static/description/`, import.meta.url)
+    .pathname;
 const viewport = { width: 1280, height: 800 };
 
 const browser = await chromium.launch({
@@ -43,9 +54,12 @@ async function menu(page, app, section, entry, title) {
     await page.waitForSelector(".o_list_view .o_data_row");
 }
 
-// Searches the list and waits until it shows the expected number of records.
+// Searches the list and waits until it shows the expected number of records. Waits for the
+// suggestions before Enter picks the first one: Odoo 19 renders them a moment after the typing,
+// and an Enter pressed before reloads the list unfiltered.
 async function search(page, text, count) {
     await page.fill(".o_searchview_input", text);
+    await page.locator(".o_searchview_autocomplete", { hasText: text }).waitFor();
     await page.keyboard.press("Enter");
     await page.waitForFunction((n) => document.querySelectorAll(".o_list_view .o_data_row").length === n, count);
 }
