@@ -15,6 +15,7 @@ from . import order_cancel_reconciled_engine_refunds
 from . import order_cancel_reconciled_engine_outbox
 from . import order_cancel_reconciled_engine_stock
 from . import order_cancel_reconciled_engine_order
+from . import order_cancel_reconciled_engine_queue
 from . import order_cancel_reconciled_engine
 from . import sale_order_cancel_reconciled_request
 from . import payment_transaction

@@ -30,7 +30,8 @@ class OrderCancelReconciledEngine(models.AbstractModel):
     (payments, invoices), ``..._engine_refunds`` (which way the money goes back),
     ``..._engine_outbox`` (sending provider refunds exactly once), ``..._engine_writeoffs`` (discounts and write-offs),
     ``..._engine_stock`` (deliveries and returns), ``..._engine_order`` (the order, the customer,
-    the chatter). They call back into the engine for the log (:meth:`_add_log_lines`).
+    the chatter), ``..._engine_queue`` (runs that share a product or a customer wait for each
+    other first). They call back into the engine for the log (:meth:`_add_log_lines`).
     What is particular to one kind of order is asked of the order through its
     ``_get_cancel_reconciled_*`` hooks (see ``sale_order.py``).
 
@@ -47,6 +48,7 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         "order.cancel.reconciled.engine.outbox",
         "order.cancel.reconciled.engine.stock",
         "order.cancel.reconciled.engine.order",
+        "order.cancel.reconciled.engine.queue",
     ]
 
     # ------------------------------------------------------------------------------------------
@@ -118,6 +120,10 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         # Members need neither accounting nor stock rights: once checked as the real user, the
         # run reads and acts elevated. The real user stays env.uid, the author of logs and messages.
         engine = self.sudo().with_company(orders.company_id[:1] or self.env.company)
+        if engine._queue_behind_shared_rows(orders.with_env(engine.env)):
+            # The transaction started again after waiting for another run: checked again on
+            # what the database holds now.
+            orders._check_cancel_reconciled_access()
         orders = orders.with_env(engine.env)
         engine._lock_orders(orders)
         plans = engine._prepare_plans(orders, options)
@@ -166,16 +172,19 @@ class OrderCancelReconciledEngine(models.AbstractModel):
                             log_exceptions=False,
                         )
         except LockNotAvailable:
-            raise OrdersBusyError(
-                self.env._(
-                    "These orders or their invoices are being changed by another user right now (a payment, an "
-                    "edit or another cancellation): %s. Try again in a moment.",
-                    ", ".join(orders.mapped("name")),
-                )
-            ) from None
+            raise self._orders_busy_error(orders) from None
         # What was read before the lock may be older than what the lock now guarantees.
         orders.invalidate_recordset()
         orders.invoice_ids.invalidate_recordset()
+
+    def _orders_busy_error(self, orders):
+        return OrdersBusyError(
+            self.env._(
+                "These orders or their invoices are being changed by another user right now (a payment, an "
+                "edit or another cancellation): %s. Try again in a moment.",
+                ", ".join(orders.mapped("name")),
+            )
+        )
 
     def _get_steps(self):
         """The steps that cancel one order, in order; each takes (plan, options, log). An
