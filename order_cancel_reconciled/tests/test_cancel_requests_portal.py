@@ -1,6 +1,8 @@
 """The customer's side of cancellation requests: the portal route as a browser posts it, and
 the request made and followed in a real browser (English and Simplified Chinese)."""
 
+import re
+
 from odoo import http
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
@@ -57,6 +59,21 @@ class TestCancelRequestRoute(CancelRequestCommon, HttpCase):
         response = self.post(order)
         self.assertIn("cancel_request=already_requested", response.headers["Location"])
         self.assertEqual(len(self.requests(order)), 1)
+
+    def test_a_refusal_reads_as_one_sentence(self):
+        """The member's note ends the sentence, with its own full stop or with one added."""
+        self.authenticate("request_portal", "request_portal")
+        for note, shown in (
+            ("Already shipped to a partner.", "Already shipped to a partner."),
+            ("Shipped", "Shipped."),
+        ):
+            order = self.paid_order()
+            self.post(order)
+            request = self.requests(order)
+            request.decision_note = note
+            request.action_refuse()
+            page = self.url_open(f"/my/orders/{order.id}").text
+            self.assertRegex(page, rf"request was refused: {re.escape(shown)}\s*<")
 
     def test_customer_with_the_access_token(self):
         order = self.paid_order()
