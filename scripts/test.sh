@@ -4,8 +4,9 @@
 # background-batch tests again in a database with OCA's queue_job, then the checks that need
 # committed data or real processes: install and uninstall of each addon from the Apps menu, two
 # transactions on one order, two batch workers (one killed), a queue_job server's worker killed
-# mid-job, provider refunds whose worker is killed, a multi-worker server's websocket,
-# upgrade from the previous version. Databases are dropped.
+# mid-job, provider refunds whose worker is killed, a multi-worker server's websocket, a rush of
+# cancellations of one product on a multi-worker server, upgrade from the previous version.
+# Databases are dropped.
 # Of the series SERIES (scripts/env.sh: 18.0, the default, or 19.0): its addons folder, venv,
 # odoo.conf and database names (<DB_PREFIX>_test_<pid>...). The upgrade check needs a release of
 # the series to upgrade from: 19.0 has none yet (19.0.1.0.0 is its first version), so 19.0 says so
@@ -84,6 +85,9 @@ say "Checking provider refunds when the worker sending them is killed with SIGKI
 
 say "Checking the websocket of a server with workers (live progress of batches) on $db"
 "$PYTHON" scripts/check_websocket.py "$ODOO_CONF" "$db" 2>&1 | tee -a "$log"
+
+say "Checking a rush: 8 clients (JSON-RPC and the dialog) cancelling 30 paid, delivered orders of one product on a server with --workers=4, in $db"
+"$PYTHON" scripts/check_rush.py "$ODOO_CONF" "$db" --orders 30 --clients 8 --workers 4 2>&1 | tee -a "$log"
 
 if [ "$SERIES" = 18.0 ]; then
     say "Checking the upgrade from the previous version in $upgrade_db"
