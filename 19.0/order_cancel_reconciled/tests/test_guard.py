@@ -456,7 +456,10 @@ class TestJson2Api(CancelReconciledCommon, HttpCase):
         cls.salesman = cls.new_user("json2_salesman", "sales_team.group_sale_salesman_all_leads")
         tomorrow = fields.Datetime.now() + timedelta(days=1)
         keys = cls.env["res.users.apikeys"]
-        cls.keys = {user: keys.with_user(user).sudo()._generate(None, "web shop", tomorrow) for user in (cls.member, cls.salesman)}
+        cls.keys = {
+            user: keys.with_user(user).sudo()._generate(None, "web shop", tomorrow)
+            for user in (cls.member, cls.salesman)
+        }
         cls.order, cls.invoice_, cls.payment = cls.paid_delivered_order()
 
     def readme_example(self):

@@ -5,9 +5,9 @@ why). See ``abuse.py`` for how methods are found, inputs made and answers judged
 
 import re
 import time
-from datetime import timedelta
 from collections import Counter
 from contextlib import closing, contextmanager
+from datetime import timedelta
 
 from odoo import Command, fields, http
 from odoo.exceptions import AccessError
