@@ -1,9 +1,10 @@
 """Benchmark the cancellation wizard against the same end state reached by hand.
 
 Usage: .venv/bin/python bench/bench_cancel.py [--quick] [--db NAME] [--conf PATH]
+       .venv-19.0/bin/python bench/bench_cancel.py --series 19.0 [...]   (Odoo 19.0, the 19.0/ addon)
 
-Without --db it creates a fresh database ``ocr_bench`` with the addon (odoo-bin -i, about a
-minute) and leaves it for a later ``--db ocr_bench``. Every order is built and measured inside
+Without --db it creates a fresh database (``ocr_bench``, ``ocr19_bench`` for 19.0) with the addon
+(odoo-bin -i, about a minute) and leaves it for a later ``--db``. Every order is built and measured inside
 savepoints that are rolled back: nothing is ever committed, and the same orders serve both ways
 of cancelling. Prints wall time and SQL query counts; see bench/README.md for how to read them.
 """
@@ -19,39 +20,58 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = "order_cancel_reconciled"
-DEFAULT_DB = "ocr_bench"
+# Per series (scripts/env.sh): the addons' folder, the local folder and the database prefix.
+SERIES = {"18.0": ("", "", "ocr"), "19.0": ("19.0", "-19.0", "ocr19")}
 MAIL_OFF = {"tracking_disable": True, "mail_create_nolog": True, "mail_create_nosubscribe": True, "mail_notrack": True}
 
-# Sizes: (lines per order for the scaling by lines, orders per batch, plan order lines and invoices).
-FULL = {"lines": (10, 100, 500), "batches": (1, 50, 200), "plan": (500, 20)}
-QUICK = {"lines": (10, 50, 100), "batches": (1, 10, 20), "plan": (100, 5)}
+# Sizes: lines per order for the scaling by lines; (lines, invoices, payments per invoice) of one
+# order for the scaling by invoices and payments; orders per batch; plan order lines and invoices.
+FULL = {
+    "lines": (1, 10, 100, 500),
+    "documents": ((100, 1, 1), (100, 3, 1), (100, 1, 3), (100, 3, 3)),
+    "batches": (1, 50, 200),
+    "plan": (500, 20),
+}
+QUICK = {
+    "lines": (1, 10, 50, 100),
+    "documents": ((10, 1, 1), (10, 3, 3)),
+    "batches": (1, 10, 20),
+    "plan": (100, 5),
+}
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", help=f"an existing database with {ADDON} installed (default: a fresh {DEFAULT_DB})")
-    parser.add_argument("--conf", default=str(ROOT / ".local" / "odoo.conf"), help="Odoo configuration file")
-    parser.add_argument("--odoo-bin", default="/opt/odoo-18.0/odoo-bin", help="odoo-bin, to create the database")
+    parser.add_argument("--series", default=os.environ.get("SERIES", "18.0"), choices=sorted(SERIES))
+    parser.add_argument("--db", help=f"an existing database with {ADDON} installed (default: a fresh <prefix>_bench)")
+    parser.add_argument("--conf", help="Odoo configuration file (default: the series' .local folder's)")
+    parser.add_argument("--odoo-bin", help="odoo-bin, to create the database (default: /opt/odoo-<series>/odoo-bin)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, about a minute once the database exists")
     parser.add_argument("--lines", type=int, default=10, help="lines of the single-order comparison (N)")
     parser.add_argument("--invoices", type=int, default=2, help="invoices of the single-order comparison (K)")
     parser.add_argument("--payments", type=int, default=2, help="payments per invoice of the comparison (P)")
     parser.add_argument("--deliveries", type=int, default=2, help="deliveries of the single-order comparison (D)")
     parser.add_argument("--batch-lines", type=int, default=3, help="lines of each order in the batches")
-    return parser.parse_args()
+    args = parser.parse_args()
+    folder, suffix, prefix = SERIES[args.series]
+    args.addons_dir = ROOT / folder
+    args.conf = args.conf or str(ROOT / f".local{suffix}" / "odoo.conf")
+    args.odoo_bin = args.odoo_bin or f"/opt/odoo-{args.series}/odoo-bin"
+    args.default_db = f"{prefix}_bench"
+    return args
 
 
 def create_database(args):
-    subprocess.run(["dropdb", "--if-exists", DEFAULT_DB], check=True)
-    print(f"Creating {DEFAULT_DB} with {ADDON} ...", flush=True)
-    command = [sys.executable, args.odoo_bin, "-c", args.conf, "-d", DEFAULT_DB, "-i", ADDON]
+    subprocess.run(["dropdb", "--if-exists", args.default_db], check=True)
+    print(f"Creating {args.default_db} with {ADDON} ...", flush=True)
+    command = [sys.executable, args.odoo_bin, "-c", args.conf, "-d", args.default_db, "-i", ADDON]
     subprocess.run([*command, "--stop-after-init", "--log-level=warn"], check=True)
-    return DEFAULT_DB
+    return args.default_db
 
 
-def load_standard_path():
+def load_standard_path(args):
     # Loaded by path: importing the addon's tests package would import every test module.
-    path = ROOT / ADDON / "tests" / "standard_path.py"
+    path = args.addons_dir / ADDON / "tests" / "standard_path.py"
     spec = importlib.util.spec_from_file_location("ocr_standard_path", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -215,7 +235,9 @@ def print_scaling(title, unit, rows):
 
 def run(env, args, sizes, cancel_by_hand):
     cr = env.cr
-    max_lines = max(args.lines, args.batch_lines, *sizes["lines"], sizes["plan"][0])
+    max_lines = max(
+        args.lines, args.batch_lines, *sizes["lines"], *(size[0] for size in sizes["documents"]), sizes["plan"][0]
+    )
     started = time.perf_counter()
     builder = Builder(env, max_lines)
 
@@ -247,6 +269,13 @@ def run(env, args, sizes, cancel_by_hand):
     print_scaling("Scaling with lines: one order, 1 invoice, 1 payment, 1 delivery", "lines", rows)
 
     rows = []
+    for lines, invoices, payments in sizes["documents"]:
+        with contextlib.closing(cr.savepoint()):
+            rows.append((f"{invoices}x{payments}", compare(env, built(1, lines, invoices, payments), cancel_by_hand)))
+    lines = sizes["documents"][0][0]
+    print_scaling(f"Scaling with invoices x payments per invoice: one order of {lines} lines", "docs", rows)
+
+    rows = []
     for count in sizes["batches"]:
         with contextlib.closing(cr.savepoint()):
             rows.append((count, compare(env, built(count, args.batch_lines), cancel_by_hand)))
@@ -272,9 +301,16 @@ def run(env, args, sizes, cancel_by_hand):
         elapsed, queries = time.perf_counter() - start, cr.sql_log_count - start_queries
         print(f"{'_prepare_plans(), warm cache':34} {elapsed:>8.3f} {queries:>8}")
         if "preview_html" in wizard._fields:
-            # The preview the wizard shows on opening (computed from the same plans).
+            # The preview the wizard shows on opening (computed from the same plans): cold, then
+            # again with the records read (what the dialog's next change of an option costs).
             elapsed, queries, _state = measure(env, lambda: wizard.preview_html)
             print(f"{'preview_html, cold cache':34} {elapsed:>8.3f} {queries:>8}")
+            _preview = wizard.preview_html
+            wizard.invalidate_recordset(["preview_html"])
+            start_queries, start = cr.sql_log_count, time.perf_counter()
+            _preview = wizard.preview_html
+            elapsed, queries = time.perf_counter() - start, cr.sql_log_count - start_queries
+            print(f"{'preview_html, warm cache':34} {elapsed:>8.3f} {queries:>8}")
     cr.rollback()
     print(f"\nTotal {time.perf_counter() - started:.0f} s; nothing was committed.")
 
@@ -291,7 +327,7 @@ def main():
     from odoo.modules.registry import Registry
 
     registry = Registry(dbname)
-    cancel_by_hand = load_standard_path()
+    cancel_by_hand = load_standard_path(args)
     with registry.cursor() as cr:
         env = api.Environment(cr, odoo.SUPERUSER_ID, {})
         if env["ir.module.module"].search([("name", "=", ADDON)]).state != "installed":
@@ -299,7 +335,8 @@ def main():
         admin = env.ref("base.user_admin")
         env = env(user=admin, context=admin.context_get())
         cores = len(os.sched_getaffinity(0))
-        print(f"Database {dbname}, {cores} core(s), {'quick' if args.quick else 'full'} sizes; (a) the wizard")
+        print(f"Odoo {args.series}, database {dbname}, {cores} core(s), {'quick' if args.quick else 'full'} sizes;")
+        print("(a) the wizard")
         print("(payments kept, returns validated), (b) the same by hand: unreconcile each match,")
         print("_reverse_moves(cancel=True) per invoice, _action_cancel, stock.return.picking per delivery.")
         try:
@@ -307,7 +344,7 @@ def main():
         finally:
             cr.rollback()
     if not args.db:
-        print(f"Database {DEFAULT_DB} kept for a faster next run: --db {DEFAULT_DB}")
+        print(f"Database {dbname} kept for a faster next run: --db {dbname}")
 
 
 if __name__ == "__main__":
