@@ -1,9 +1,15 @@
 import contextlib
+import time
+from contextlib import closing
 from unittest.mock import patch
 
-from odoo import Command, fields
+from psycopg2.errors import LockNotAvailable
+
+from odoo import Command, fields, sql_db
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
+
+from odoo.addons.order_cancel_reconciled.models.order_cancel_reconciled_engine_queue import LOCK_SPACES
 
 from .common import CancelReconciledCommon
 
@@ -192,3 +198,33 @@ class TestEngineGuards(CancelReconciledCommon):
             with self.assertRaisesRegex(UserError, f"{third.name} could not be cancelled: the carrier refuses"):
                 self.cancel(orders)
         self.assertEqual(self.snapshot(orders), before)
+
+    # -- runs that share rows (the queue): another run, in a connection of its own ---------------
+
+    @contextlib.contextmanager
+    def other_run_holding(self, space, record_id):
+        """Another run's transaction, holding the queue's key of that row until the block ends."""
+        with closing(sql_db.db_connect(self.env.cr.dbname).cursor()) as other:
+            other.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACES[space], record_id))
+            try:
+                yield
+            finally:
+                other.rollback()
+
+    def test_an_order_another_run_holds_is_refused_at_once(self):
+        order = self.paid_delivered_order()[0]
+        started = time.monotonic()
+        with self.other_run_holding("order", order.id):
+            self.assert_refused(order, "being changed by another user right now")
+        self.assertLess(time.monotonic() - started, 5, "refused without waiting for the other run")
+
+    def test_a_run_after_other_writes_waits_in_place_for_a_shared_product(self):
+        """This transaction wrote before the run (as the test did): it is never rolled back to
+        start again; the run waits for the other run holding its product, here until the lock
+        timeout."""
+        order = self.paid_delivered_order()[0]
+        with self.other_run_holding("product", self.product_a.id):
+            with self.assertRaises(LockNotAvailable), self.env.cr.savepoint():
+                self.env.cr.execute("SET LOCAL lock_timeout = '1s'")
+                self.cancel(order)
+        self.assertEqual(order.state, "sale")
