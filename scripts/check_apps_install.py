@@ -84,6 +84,22 @@ def paid_received_purchase_order(env):
     return order, receipt, bill
 
 
+def module_operation(env, name, button):
+    """Press a module's Install or Uninstall button as an administrator does, once it can act.
+
+    From 19.0 the button takes ``LOCK ir_module_module IN EXCLUSIVE MODE NOWAIT`` and refuses
+    ("Odoo is currently processing another module operation") when anything holds a conflicting
+    lock, which PostgreSQL's autovacuum does for a moment after an install rewrote that table.
+    Taking the same lock first, waiting, lets PostgreSQL cancel the autovacuum that is in the way;
+    the button's own NOWAIT lock then succeeds, the transaction already holding it. What came
+    before is committed first, as the button commits it anyway.
+    """
+    env.cr.commit()
+    env.cr.execute("SET LOCAL lock_timeout = '60s'")
+    env.cr.execute("LOCK ir_module_module IN EXCLUSIVE MODE")
+    return getattr(env["ir.module.module"].search([("name", "=", name)]), button)()
+
+
 def module_states(env, *names):
     return {module.name: module.state for module in env["ir.module.module"].search([("name", "in", names)])}
 
@@ -106,7 +122,7 @@ def check_purchase_addon(dbname):
             env["ir.module.module"].update_list()
             module = env["ir.module.module"].search([("name", "=", PURCHASE_ADDON)])
         check("the purchase addon is listed in Apps", bool(module))
-        module.button_immediate_install()
+        module_operation(env, PURCHASE_ADDON, "button_immediate_install")
 
     registry = Registry(dbname)
     with registry.cursor() as cr:
@@ -143,8 +159,8 @@ def check_purchase_addon(dbname):
             )
             and logs.order_kind == "purchase",
         )
-        cr.commit()  # the uninstall meets a committed log of a purchase order
-        env["ir.module.module"].search([("name", "=", PURCHASE_ADDON)]).button_immediate_uninstall()
+        # the uninstall meets a committed log of a purchase order (module_operation commits)
+        module_operation(env, PURCHASE_ADDON, "button_immediate_uninstall")
 
     registry = Registry(dbname)
     with registry.cursor() as cr:
@@ -171,7 +187,7 @@ def main(conf, dbname):
             env["ir.module.module"].update_list()
             module = env["ir.module.module"].search([("name", "=", ADDON)])
         check("the addon is listed in Apps", bool(module))
-        module.button_immediate_install()
+        module_operation(env, ADDON, "button_immediate_install")
 
     registry = Registry(dbname)
     with registry.cursor() as cr:
@@ -185,7 +201,7 @@ def main(conf, dbname):
         check("sale order views validate", True)
         env["sale.order"].get_views([(False, "form"), (False, "list")])
         check("the order form renders with the addon", True)
-        env["ir.module.module"].search([("name", "=", ADDON)]).button_immediate_uninstall()
+        module_operation(env, ADDON, "button_immediate_uninstall")
 
     registry = Registry(dbname)
     with registry.cursor() as cr:
