@@ -202,7 +202,10 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         ]
 
     def _cancel_order(self, plan, options):
-        log = self.env[LOG_MODEL].create(self._prepare_log_vals(plan.order, options))
+        # No "created" note in the log's own chatter (the log is that record already); the
+        # steps then work in the run's own context.
+        vals = self._prepare_log_vals(plan.order, options)
+        log = self.env[LOG_MODEL].with_context(mail_create_nolog=True).create(vals).with_env(self.env)
         for step in self._get_steps():
             try:
                 step(plan, options, log)

@@ -104,5 +104,8 @@ class OrderCancelReconciledEngineOrder(models.AbstractModel):
             "user": self.env.user.name,
             "log": log._get_html_link(),
         }
-        for record in [plan.order, *plan.documents, *plan.payments]:
-            record.message_post(body=body, subtype_xmlid="mail.mt_note")
+        # Logged, not posted: a record of what happened to each document, like Odoo's own
+        # tracking messages, written one insert per model instead of a notification each.
+        for records in (plan.order, plan.documents, plan.payments):
+            if records:
+                records._message_log_batch(dict.fromkeys(records.ids, body))
