@@ -16,6 +16,23 @@ from .order_cancel_reconciled_plan import (
 )
 
 LOG_MODEL = "sale.order.cancel.reconciled.log"
+# Where the lines of the logs being written wait, per log, until they are written at once (the
+# cursor's cache: it lives as long as the transaction's work).
+PENDING_LOG_LINES = "order_cancel_reconciled_pending_log_lines"
+# The steps that only add log lines and never read them back: the lines they add wait until a
+# step that may read them (the customer's message reads the refunds) or the end of the order's
+# run, to be written in one insert. A step an extension adds is not among them.
+LOG_WRITING_STEPS = frozenset(
+    {
+        "_step_unreconcile_payments",
+        "_step_settle_invoices",
+        "_step_reverse_writeoffs",
+        "_step_handle_payments",
+        "_step_cancel_pending_pickings",
+        "_step_cancel_order",
+        "_step_return_delivered_goods",
+    }
+)
 
 
 class OrderCancelReconciledEngine(models.AbstractModel):
@@ -206,15 +223,22 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         # steps then work in the run's own context.
         vals = self._prepare_log_vals(plan.order, options)
         log = self.env[LOG_MODEL].with_context(mail_create_nolog=True).create(vals).with_env(self.env)
-        for step in self._get_steps():
-            try:
-                step(plan, options, log)
-            except (UserError, ValidationError) as error:
-                raise UserError(
-                    self.env._(
-                        "%(order)s could not be cancelled: %(error)s", order=plan.order.name, error=error.args[0]
-                    )
-                ) from error
+        try:
+            for step in self._get_steps():
+                if getattr(step, "__name__", None) not in LOG_WRITING_STEPS:
+                    self._write_log_lines(log)
+                try:
+                    step(plan, options, log)
+                except (UserError, ValidationError) as error:
+                    raise UserError(
+                        self.env._(
+                            "%(order)s could not be cancelled: %(error)s", order=plan.order.name, error=error.args[0]
+                        )
+                    ) from error
+            self._write_log_lines(log)
+        finally:
+            # A failed run leaves no lines waiting (its log is rolled back with them).
+            self.env.cr.cache.get(PENDING_LOG_LINES, {}).pop(log.id, None)
         return log
 
     def _prepare_log_vals(self, order, options):
@@ -240,9 +264,18 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         return options.channel
 
     def _add_log_lines(self, log, vals_list):
-        self.env["sale.order.cancel.reconciled.log.line"].create(
-            [{"log_id": log.id, "sequence": len(log.line_ids) + index, **vals} for index, vals in enumerate(vals_list)]
-        )
+        """Add lines to the log, in this order: written at once with the other steps' lines
+        (_write_log_lines), before the first step that may read them."""
+        pending = self.env.cr.cache.setdefault(PENDING_LOG_LINES, {})
+        pending.setdefault(log.id, []).extend(vals_list)
+
+    def _write_log_lines(self, log):
+        vals_list = self.env.cr.cache.get(PENDING_LOG_LINES, {}).pop(log.id, [])
+        if vals_list:
+            first = len(log.line_ids)
+            self.env["sale.order.cancel.reconciled.log.line"].create(
+                [{"log_id": log.id, "sequence": first + index, **vals} for index, vals in enumerate(vals_list)]
+            )
 
     # ------------------------------------------------------------------------------------------
     # Plans and findings: what the run will touch and what stands in its way, read before

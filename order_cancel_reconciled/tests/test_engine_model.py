@@ -110,7 +110,9 @@ class TestEngineExtension(CancelReconciledCommon):
         order = self.paid_delivered_order()[0]
         logs, _action = self.cancel(order, note="Customer called. ")
         self.assertEqual(
-            logs.note, f"Customer called. Linked documents of {order.name} cancelled (order state: cancel)."
+            logs.note,
+            f"Customer called. Linked documents of {order.name} cancelled "
+            "(order state: cancel; log: unreconcile, credit_note).",
         )
 
     def test_extension_step_failure_rolls_back(self):

@@ -16,4 +16,8 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         order = plan.order
         if order.client_order_ref == "fail in extension":
             raise UserError(self.env._("The linked purchase order is already received."))
-        log.note = f"{log.note or ''}Linked documents of {order.name} cancelled (order state: {order.state})."
+        # What the log holds when this step runs: the lines of the steps before it.
+        kinds = ", ".join(dict.fromkeys(log.line_ids.sorted("sequence").mapped("kind")))
+        log.note = (
+            f"{log.note or ''}Linked documents of {order.name} cancelled (order state: {order.state}; log: {kinds})."
+        )

@@ -257,6 +257,20 @@ class TestEngineAccounting(CancelReconciledCommon):
         self.assertGreater(credit_note.date, self.env.company.fiscalyear_lock_date)
         self.assertLessEqual(credit_note.date, max(today, fields.Date.to_date("2025-01-31")))
 
+    def test_log_lines_follow_the_steps(self):
+        """The steps' lines are written together at the end, in the order the steps made them."""
+        order, invoice, payment = self.paid_delivered_order()
+
+        logs, _action = self.cancel(order, payment_action="refund", stock_action="return_validate")
+
+        lines = logs.line_ids.sorted("sequence")
+        self.assertEqual(lines.mapped("kind"), ["unreconcile", "credit_note", "payment_refund", "picking_return"])
+        self.assertEqual(lines.mapped("sequence"), list(range(4)))
+        self.assertEqual((lines[0].invoice_id, lines[0].payment_id), (invoice, payment))
+        self.assertEqual(lines[1].result_move_id, invoice.reversal_move_ids)
+        self.assertTrue(logs.currency_id.is_zero(logs.amount_reversed - invoice.amount_total))
+        self.assertTrue(logs.currency_id.is_zero(logs.amount_refunded - payment.amount))
+
     def test_chatter_links_the_log(self):
         order, invoice, payment = self.paid_delivered_order()
 
