@@ -2,7 +2,6 @@ from psycopg2.errors import LockNotAvailable
 
 from odoo import api, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.http import request
 from odoo.service.model import MAX_TRIES_ON_CONCURRENCY_FAILURE, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 from odoo.tools import SQL
 
@@ -158,13 +157,14 @@ class OrderCancelReconciledEngine(models.AbstractModel):
 
     def _check_last_try(self, orders, conflict):
         """Another transaction changed the same rows (a stock quant every return updates, an
-        invoice being paid): Odoo runs the request again a few times; when this was its last
-        try, the user gets a plain "try again" instead of the database's error. Without a
-        request (a batch, a scheduled action) the caller retries on its own."""
-        if not request:
-            return
-        tries = getattr(request, "_cancel_reconciled_conflicts", 0) + 1
-        request._cancel_reconciled_conflicts = tries
+        invoice being paid): Odoo runs the call again a few times; when this was its last try,
+        the caller gets a plain "try again" instead of the database's error. The tries are
+        counted on the cursor, which Odoo keeps from one try to the next: an integrator's
+        /jsonrpc call runs without the web request. A batch or a scheduled action retries on its
+        own and takes this error as "busy" as well."""
+        cursor = self.env.cr
+        tries = getattr(cursor, "_cancel_reconciled_conflicts", 0) + 1
+        cursor._cancel_reconciled_conflicts = tries
         if tries >= MAX_TRIES_ON_CONCURRENCY_FAILURE:
             raise OrdersBusyError(
                 self.env._(

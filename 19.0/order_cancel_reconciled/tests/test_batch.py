@@ -398,6 +398,33 @@ class TestInteractiveConflict(HttpCase, CancelReconciledCommon):
         self.assertNotIn("40001", error["message"])
         self.assertEqual(order.state, "sale")
 
+    def test_last_conflict_over_external_rpc_is_the_busy_message_too(self):
+        """An integrator's /jsonrpc call: Odoo's tries run without the web request there, the
+        tries are counted all the same."""
+        order = self.paid_order_for_rpc()
+        login = self.env.user.login
+        with (
+            patch(f"{ENGINE}._step_cancel_order", lambda engine, *args: raise_serialization_failure(engine.env)),
+            patch("odoo.service.model.time.sleep"),
+            mute_logger("odoo.sql_db", "odoo.service.model", "odoo.http"),
+        ):
+            payload = {
+                "jsonrpc": "2.0",
+                "method": "call",
+                "params": {
+                    "service": "object",
+                    "method": "execute_kw",
+                    "args": [self.env.cr.dbname, self.env.uid, login, "sale.order", "cancel_reconciled", [order.ids]],
+                },
+            }
+            response = self.url_open(
+                "/jsonrpc", data=json.dumps(payload), headers={"Content-Type": "application/json"}
+            ).json()
+        error = response["error"]["data"]
+        self.assertEqual(error["name"].rsplit(".", 1)[-1], "OrdersBusyError")
+        self.assertIn("Other users were changing the same records", error["message"])
+        self.assertEqual(order.state, "sale")
+
     def paid_order_for_rpc(self):
         order = self.create_order()
         self.deliver(order)
