@@ -181,10 +181,10 @@ class OrderCancelReconciledEngineAccounting(models.AbstractModel):
         self.env["account.partial.reconcile"].union(*(match.partial for match in plan.matches)).unlink()
         # A payment's invoice_ids is not updated by unreconciling; left stale, it keeps a freed
         # payment "paid" through the state of documents it no longer pays.
-        for payment in plan.payments:
-            stale = payment.invoice_ids & plan.documents
-            if stale:
-                payment.invoice_ids = [Command.unlink(move.id) for move in stale]
+        # One write for all of them (unlinking a document a payment does not hold changes nothing).
+        stale = plan.payments.filtered(lambda payment: payment.invoice_ids & plan.documents)
+        if stale:
+            stale.invoice_ids = [Command.unlink(move.id) for move in plan.documents]
 
     def _step_settle_invoices(self, plan, options, log):
         """Reverse the posted documents with credit notes, or reset them to draft and cancel
@@ -213,7 +213,13 @@ class OrderCancelReconciledEngineAccounting(models.AbstractModel):
     def _get_reversal_date(self, move):
         """Today, or the first open date when today falls in a locked period (today without a move)."""
         today = fields.Date.context_today(self)
-        return move._get_accounting_date(today, move._affect_tax_report()) if move else today
+        if not move:
+            return today
+        has_tax = move._affect_tax_report()
+        lock_dates = move._get_violated_lock_dates(today, has_tax)
+        # With no lock date in the way, Odoo's rule gives today itself: it reads the journal's last
+        # number only to place a date after a locked period.
+        return move._get_accounting_date(today, has_tax, lock_dates) if lock_dates else today
 
     def _prepare_reversal_vals(self, move, options):
         date = self._get_reversal_date(move)
