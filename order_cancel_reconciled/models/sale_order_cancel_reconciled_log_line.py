@@ -82,6 +82,8 @@ class SaleOrderCancelReconciledLogLine(models.Model):
         "amount",
         "currency_id",
     )
+    # What changes on a line after the run: a refund's state and, once made, its payment.
+    @api.depends("refund_state", "result_payment_id")
     @api.depends_context("lang")
     def _compute_name(self):
         for line in self:
@@ -108,6 +110,17 @@ class SaleOrderCancelReconciledLogLine(models.Model):
             return _("%s cancelled", self.invoice_id.name or self.invoice_id.display_name)
         if self.kind == "payment_cancel":
             return _("%s cancelled", self.payment_id.display_name)
+        if self.kind == "payment_refund" and not self.result_payment_id:
+            # A refund through the provider before the provider refunded (or when it did not):
+            # no refund payment to name yet, so where it stands.
+            states = dict(self._fields["refund_state"]._description_selection(self.env))
+            return _(
+                "Refund of %(amount)s freed from %(origin)s through %(provider)s: %(state)s",
+                amount=self.currency_id.format(self.amount),
+                origin=counterpart,
+                provider=self.refund_provider_id.name or _("the payment provider"),
+                state=states.get(self.refund_state, "-"),
+            )
         if self.kind == "payment_refund":
             return _(
                 "%(refund)s refunds %(amount)s freed from %(origin)s",

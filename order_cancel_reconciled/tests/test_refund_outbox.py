@@ -120,6 +120,23 @@ class TestRefundOutbox(CancelReconciledCommon):
         self.assertEqual(line.refund_state, "done")
         self.assert_books(partner, "refund")
 
+    def test_a_refund_not_made_yet_reads_as_waiting_for_the_provider(self):
+        """Before the provider has refunded, the log line has no refund payment to name: it says
+        how much goes back through which provider and where the refund stands."""
+        order, _partner, payment = self.online_order("Waiting Customer")
+        line = self.cancel_refunding(order)
+        self.assertEqual(line.refund_state, "to_send")
+        provider = payment.sudo().payment_transaction_id.provider_id
+
+        self.assertNotIn("False", line.name)
+        self.assertIn(provider.name, line.name)
+        self.assertIn(line.currency_id.format(line.amount), line.name)
+        self.assertIn("To send", line.name)
+        self.run_outbox()
+        self.provider_notifies(line.refund_transaction_id)
+        self.assertEqual(line.refund_state, "done")
+        self.assertIn(line.result_payment_id.name, line.name)
+
     def test_timeout_on_one_refund_is_not_sent_again_and_the_next_one_is_sent(self):
         first, first_partner, first_payment = self.online_order("Timeout Customer")
         second, second_partner, _payment = self.online_order("Next Customer")
