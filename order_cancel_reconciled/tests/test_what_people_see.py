@@ -114,6 +114,15 @@ class TestWhatPeopleSee(CancelReconciledCommon):
 
     DEFAULT_REASON = "order_cancel_reconciled.reason_not_given"
 
+    def test_the_dialog_does_not_offer_the_reason_of_code(self):
+        """ "No reason given (by code)" names what code cancels without a reason: a person picks
+        one of the company's reasons."""
+        domain = self.env[DIALOG].fields_get(["reason_id"])["reason_id"]["domain"]
+        domain = ast.literal_eval(domain) if isinstance(domain, str) else domain
+        offered = self.env["sale.order.cancel.reconciled.reason"].search(domain)
+        self.assertNotIn(self.env.ref(self.DEFAULT_REASON), offered)
+        self.assertIn(self.env.ref("order_cancel_reconciled.reason_damaged"), offered)
+
     def test_code_without_a_reason_gets_the_documented_one_and_the_log_its_channel(self):
         api_log = self.paid_delivered_order()[0].cancel_reconciled()
         self.assertEqual(api_log.reason_id, self.env.ref(self.DEFAULT_REASON))

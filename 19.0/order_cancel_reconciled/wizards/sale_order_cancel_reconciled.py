@@ -4,6 +4,7 @@ from odoo.tools import format_date, formatLang
 
 from ..models.order_cancel_reconciled_caller_guard import check_caller_fields, check_caller_vals
 from ..models.order_cancel_reconciled_plan import (
+    DEFAULT_REASON_XMLID,
     INVOICE_ACTIONS,
     MAX_IDS_IN_MESSAGE,
     MAX_ORDERS,
@@ -40,7 +41,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
         required=True,
         default=lambda self: self._default_option("stock_action"),
     )
-    reason_id = fields.Many2one("sale.order.cancel.reconciled.reason")
+    reason_id = fields.Many2one("sale.order.cancel.reconciled.reason", domain=lambda self: self._domain_reason_id())
     # The dialog asks a person for the reason unless the company made it optional; a run given
     # none (code, or an RPC caller confirming the dialog) gets the documented default reason.
     opened_from_cancel = fields.Boolean(
@@ -61,6 +62,12 @@ class SaleOrderCancelReconciled(models.TransientModel):
     in_background = fields.Boolean(
         compute="_compute_in_background", help="More orders than the company's threshold: a background batch."
     )
+
+    def _domain_reason_id(self):
+        # "No reason given (by code)" documents what code cancels without a reason: a person who
+        # picked it would be logged as code. The dialog offers the company's reasons.
+        not_given = self.env.ref(DEFAULT_REASON_XMLID, raise_if_not_found=False)
+        return [("id", "!=", not_given.id)] if not_given else []
 
     @api.model
     def _default_option(self, option):
