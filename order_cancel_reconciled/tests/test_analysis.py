@@ -80,10 +80,14 @@ class TestAnalysis(CancelReconciledCommon):
     # -- who may read it --------------------------------------------------------------------------
 
     def test_accountant_and_member_open_the_analysis(self):
-        """A billing administrator with basic sales rights, and a member who is no sales
-        administrator, open the menu and its pivot; salespeople see their own orders only."""
-        menu = self.env.ref(MENU_XMLID)
-        for user, visible in ((self.accountant, self.orders), (self.member, self.b2)):
+        """A billing administrator with basic sales rights (in Invoicing), and a member who is no
+        sales administrator (in Sales), open the menu and its pivot; salespeople see their own
+        orders only."""
+        accounting_menu = self.env.ref(f"{MENU_XMLID}_accounting")
+        for user, menu, visible in (
+            (self.accountant, accounting_menu, self.orders),
+            (self.member, self.env.ref(MENU_XMLID), self.b2),
+        ):
             with self.subTest(user=user.login):
                 menus = self.env["ir.ui.menu"].with_user(user).load_menus(debug=False)
                 self.assertTrue(menu.id in menus, "the menu is shown")

@@ -14,6 +14,10 @@ DOCUMENTED_PATHS = {
     "Invoicing > Review > Cancelled Reconciled Orders": (
         "order_cancel_reconciled.sale_order_cancel_reconciled_log_menu_accounting"
     ),
+    "Sales > Orders > Cancellation Analysis": "order_cancel_reconciled.sale_order_cancel_reconciled_analysis_menu",
+    "Invoicing > Reporting > Management > Cancellation Analysis": (
+        "order_cancel_reconciled.sale_order_cancel_reconciled_analysis_menu_accounting"
+    ),
 }
 
 
@@ -29,6 +33,7 @@ class TestMenus(CancelReconciledCommon):
             "member": cls.new_user("menu_member", "order_cancel_reconciled.group_cancel_reconciled"),
             "sales manager": cls.new_user("menu_manager", "sales_team.group_sale_manager"),
             "billing user": cls.new_user("menu_billing", "account.group_account_invoice"),
+            "billing administrator": cls.new_user("menu_billing_admin", "account.group_account_manager"),
             "administrator": cls.env.ref("base.user_admin"),
         }
 
@@ -61,6 +66,10 @@ class TestMenus(CancelReconciledCommon):
             # Odoo shows Settings to administrators only.
             "sales manager": ["Sales > Orders > Orders", "Sales > Configuration > Cancellation Reasons"],
             "billing user": ["Invoicing > Review > Cancelled Reconciled Orders"],
+            "billing administrator": [
+                "Invoicing > Review > Cancelled Reconciled Orders",
+                "Invoicing > Reporting > Management > Cancellation Analysis",
+            ],
             "administrator": list(DOCUMENTED_PATHS),
         }
         for role, documented in expected.items():
@@ -72,6 +81,9 @@ class TestMenus(CancelReconciledCommon):
             DOCUMENTED_PATHS["Sales > Orders > Cancelled Reconciled Orders"],
             self.reachable_paths(self.roles["salesperson"]),
         )
+        # An accountant without sales rights gets no Sales app for the analysis alone.
+        billing_paths = self.reachable_paths(self.roles["billing administrator"]).values()
+        self.assertFalse([path for path in billing_paths if path.startswith("Sales")])
 
     def test_administrators_grant_the_right_as_a_named_choice(self):
         """The user form shows "Cancel Paid Orders" as a selection without developer mode, and
