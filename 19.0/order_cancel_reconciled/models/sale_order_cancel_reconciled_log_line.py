@@ -81,9 +81,10 @@ class SaleOrderCancelReconciledLogLine(models.Model):
         "result_picking_id",
         "amount",
         "currency_id",
+        # A refund through the provider is described by where it stands until its payment exists.
+        "refund_state",
+        "online_transaction_id",
     )
-    # What changes on a line after the run: a refund's state and, once made, its payment.
-    @api.depends("refund_state", "result_payment_id")
     @api.depends_context("lang")
     def _compute_name(self):
         for line in self:
