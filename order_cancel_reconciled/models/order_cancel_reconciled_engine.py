@@ -1,5 +1,3 @@
-from psycopg2.errors import LockNotAvailable
-
 from odoo import api, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.service.model import MAX_TRIES_ON_CONCURRENCY_FAILURE, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
@@ -18,6 +16,8 @@ LOG_MODEL = "sale.order.cancel.reconciled.log"
 # Where the lines of the logs being written wait, per log, until they are written at once (the
 # cursor's cache: it lives as long as the transaction's work).
 PENDING_LOG_LINES = "order_cancel_reconciled_pending_log_lines"
+# How many lines of each log are written, to number the next ones.
+WRITTEN_LOG_LINES = "order_cancel_reconciled_written_log_lines"
 # The steps that only add log lines and never read them back: the lines they add wait until a
 # step that may read them (the customer's message reads the refunds) or the end of the order's
 # run, to be written in one insert. A step an extension adds is not among them.
@@ -88,13 +88,19 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         reason = self.env["sale.order.cancel.reconciled.reason"].browse(vals.get("reason_id") or [])
         return CancelOptions(
             **choices,
-            reason=reason or self.env.ref(DEFAULT_REASON_XMLID, raise_if_not_found=False) or reason,
+            reason=reason or self._get_default_reason(),
             note=vals.get("note") or False,
             notify_customer=bool(vals.get("notify_customer")),
             message=tuple(vals.get("message") or ()),
             channel=vals.get("channel") or "api",
             reason_given=bool(reason),
         )
+
+    def _get_default_reason(self):
+        """The documented reason of a run given none, found by its XML id in Odoo's cache (a
+        reason deleted takes its XML id with it)."""
+        reason_id = self.env["ir.model.data"]._xmlid_to_res_id(DEFAULT_REASON_XMLID, raise_if_not_found=False)
+        return self.env["sale.order.cancel.reconciled.reason"].browse(reason_id or [])
 
     @api.model
     def _check_option_values(self, vals):
@@ -175,24 +181,29 @@ class OrderCancelReconciledEngine(models.AbstractModel):
             ) from conflict
 
     def _lock_orders(self, orders):
-        """Take the orders and their invoices for this run, or fail at once if another run,
-        payment or edit holds them: nothing is then done twice."""
-        try:
-            with self.env.cr.savepoint(flush=False):
-                for table, ids in ((orders._table, orders.ids), ("account_move", orders.invoice_ids.ids)):
-                    if ids:
-                        # A refusal is expected here, not a bad query for the server log.
-                        self.env.cr.execute(
-                            SQL(
-                                "SELECT id FROM %s WHERE id IN %s FOR UPDATE NOWAIT", SQL.identifier(table), tuple(ids)
-                            ),
-                            log_exceptions=False,
-                        )
-        except LockNotAvailable:
-            raise self._orders_busy_error(orders) from None
-        # What was read before the lock may be older than what the lock now guarantees.
-        orders.invalidate_recordset()
-        orders.invoice_ids.invalidate_recordset()
+        """Take the orders and their invoices for this run, or refuse at once if another run,
+        payment or edit holds one of them: nothing is then done twice.
+
+        One statement and no savepoint: rows another transaction holds are skipped instead of
+        waited for, and fewer rows than ids is the refusal. Nothing read before needs reading
+        again: a lock does not move the transaction's snapshot (repeatable read), and a row
+        another transaction changed since that snapshot makes the lock fail with a
+        serialization error, on which Odoo runs the call again in a fresh transaction."""
+        order_ids, invoice_ids = orders.ids, orders.invoice_ids.ids
+        self.env.cr.execute(
+            SQL(
+                """WITH locked_orders AS (SELECT id FROM %(orders)s WHERE id = ANY(%(order_ids)s::int[])
+                                          FOR UPDATE SKIP LOCKED),
+                        locked_invoices AS (SELECT id FROM account_move WHERE id = ANY(%(invoice_ids)s::int[])
+                                            FOR UPDATE SKIP LOCKED)
+                   SELECT (SELECT count(*) FROM locked_orders), (SELECT count(*) FROM locked_invoices)""",
+                orders=SQL.identifier(orders._table),
+                order_ids=order_ids,
+                invoice_ids=invoice_ids,
+            )
+        )
+        if self.env.cr.fetchone() != (len(order_ids), len(invoice_ids)):
+            raise self._orders_busy_error(orders)
 
     def _orders_busy_error(self, orders):
         return OrdersBusyError(
@@ -219,10 +230,16 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         ]
 
     def _cancel_order(self, plan, options):
-        # No "created" note in the log's own chatter (the log is that record already); the
-        # steps then work in the run's own context.
+        # No "created" note in the log's own chatter (the log is that record already) and its
+        # author not made a follower (a log is reviewed, not discussed); the steps then work in
+        # the run's own context.
         vals = self._prepare_log_vals(plan.order, options)
-        log = self.env[LOG_MODEL].with_context(mail_create_nolog=True).create(vals).with_env(self.env)
+        log = (
+            self.env[LOG_MODEL]
+            .with_context(mail_create_nolog=True, mail_create_nosubscribe=True)
+            .create(vals)
+            .with_env(self.env)
+        )
         try:
             for step in self._get_steps():
                 if getattr(step, "__name__", None) not in LOG_WRITING_STEPS:
@@ -239,6 +256,7 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         finally:
             # A failed run leaves no lines waiting (its log is rolled back with them).
             self.env.cr.cache.get(PENDING_LOG_LINES, {}).pop(log.id, None)
+            self.env.cr.cache.get(WRITTEN_LOG_LINES, {}).pop(log.id, None)
         return log
 
     def _prepare_log_vals(self, order, options):
@@ -272,9 +290,18 @@ class OrderCancelReconciledEngine(models.AbstractModel):
     def _write_log_lines(self, log):
         vals_list = self.env.cr.cache.get(PENDING_LOG_LINES, {}).pop(log.id, [])
         if vals_list:
-            first = len(log.line_ids)
+            # Counted here rather than read back: Odoo's own steps empty the record cache.
+            written = self.env.cr.cache.setdefault(WRITTEN_LOG_LINES, {})
+            first = written.get(log.id, 0)
+            written[log.id] = first + len(vals_list)
+            # The company as the log's (no update after the insert) and the currency before the
+            # amounts (an amount rounded in a currency not yet known reads it back).
             self.env["sale.order.cancel.reconciled.log.line"].create(
-                [{"log_id": log.id, "sequence": first + index, **vals} for index, vals in enumerate(vals_list)]
+                [
+                    {"currency_id": False, "log_id": log.id, "company_id": log.company_id.id, **vals}
+                    | {"sequence": first + index}
+                    for index, vals in enumerate(vals_list)
+                ]
             )
 
     # ------------------------------------------------------------------------------------------

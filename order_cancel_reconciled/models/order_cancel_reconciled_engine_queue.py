@@ -38,13 +38,46 @@ class OrderCancelReconciledEngineQueue(models.AbstractModel):
     def _get_shared_row_keys(self, orders):
         """The (space, id) advisory lock keys of the rows this run updates that runs on other
         orders update too, sorted: every run takes them in the same order."""
-        products = orders.order_line.product_id
-        if "picking_ids" in orders._fields:  # a kit's components are moved, not the kit
-            products |= orders.picking_ids.move_ids.product_id
         keys = {(LOCK_SPACES["order"], order_id) for order_id in orders.ids}
-        keys |= {(LOCK_SPACES["product"], product_id) for product_id in products.ids}
-        keys |= {(LOCK_SPACES["partner"], partner_id) for partner_id in orders.partner_id.commercial_partner_id.ids}
+        self.env.cr.execute(self._get_shared_rows_query(orders))
+        keys |= {(LOCK_SPACES[space], row_id) for space, row_id in self.env.cr.fetchall()}
         return sorted(keys)
+
+    def _get_shared_rows_query(self, orders):
+        """The products of the orders' lines and of every move in their transfers (a kit's
+        components are moved, not the kit; a move added by hand has no order line) and the
+        orders' commercial partners, in one query: read through the ORM, they cost a query per
+        relation, and the run reads them again after Odoo's own steps have emptied its cache."""
+        lines = self.env[orders._fields["order_line"].comodel_name]
+        line_order = orders._fields["order_line"].inverse_name
+        order_ids = orders.ids
+        queries = [
+            SQL(
+                "SELECT 'product', product_id FROM %s WHERE %s = ANY(%s) AND product_id IS NOT NULL",
+                SQL.identifier(lines._table),
+                SQL.identifier(line_order),
+                order_ids,
+            ),
+            SQL(
+                "SELECT 'partner', partner.commercial_partner_id FROM %s AS o JOIN res_partner AS partner "
+                "ON partner.id = o.partner_id WHERE o.id = ANY(%s)",
+                SQL.identifier(orders._table),
+                order_ids,
+            ),
+        ]
+        if "move_ids" in lines._fields:  # the stock app is installed
+            queries.append(
+                SQL(
+                    "SELECT 'product', move.product_id FROM stock_move AS move WHERE move.picking_id IN "
+                    "(SELECT own.picking_id FROM stock_move AS own JOIN %s AS line ON line.id = own.%s "
+                    "WHERE line.%s = ANY(%s))",
+                    SQL.identifier(lines._table),
+                    SQL.identifier(lines._fields["move_ids"].inverse_name),
+                    SQL.identifier(line_order),
+                    order_ids,
+                )
+            )
+        return SQL(" UNION ").join(queries)
 
     def _queue_behind_shared_rows(self, orders):
         """Hold the advisory lock of every shared row of the orders; True when the transaction
@@ -59,8 +92,7 @@ class OrderCancelReconciledEngineQueue(models.AbstractModel):
         own = [key for key in keys if key[0] == LOCK_SPACES["order"]]
         shared = keys[len(own) :]
         if not self._may_start_again():
-            self._check_taken(orders, own, self._try_locks(own))
-            self._wait_for_locks(shared)
+            self._check_taken(orders, own, [self._try_then_wait(own, shared)])
             return False
         cr, started, restarted = self.env.cr, time.monotonic(), False
         while True:
@@ -112,6 +144,27 @@ class OrderCancelReconciledEngineQueue(models.AbstractModel):
             )
         )
         return [taken for (taken,) in self.env.cr.fetchall()]
+
+    def _try_then_wait(self, tried, waited):
+        """In one statement: try the keys `tried` without waiting; only when all were taken,
+        take the keys `waited` one after the other in their order, waiting for each. True when
+        the keys tried were all taken."""
+        self.env.cr.execute(
+            SQL(
+                """WITH tried AS (SELECT bool_and(pg_try_advisory_xact_lock(space, id)) AS taken
+                                  FROM unnest(%(tried_spaces)s::int[], %(tried_ids)s::int[]) AS key(space, id))
+                   SELECT taken, (SELECT count(pg_advisory_xact_lock(space, id))
+                                  FROM unnest(%(waited_spaces)s::int[], %(waited_ids)s::int[])
+                                       WITH ORDINALITY AS key(space, id, position)
+                                  WHERE tried.taken)
+                   FROM tried""",
+                tried_spaces=[space for space, _id in tried],
+                tried_ids=[key_id for _space, key_id in tried],
+                waited_spaces=[space for space, _id in waited],
+                waited_ids=[key_id for _space, key_id in waited],
+            )
+        )
+        return bool(self.env.cr.fetchone()[0])
 
     def _wait_for_locks(self, keys):
         """Take the keys one after the other in their order, waiting for each as long as it is

@@ -133,8 +133,14 @@ class SaleOrderCancelReconciledLog(models.Model):
 
     @api.depends("line_ids.kind", "line_ids.amount_company")
     def _compute_amounts(self):
-        groups = self.env["sale.order.cancel.reconciled.log.line"]._read_group(
-            [("log_id", "in", self.ids)], ["log_id", "kind"], ["amount_company:sum"]
+        # A log just created has no lines yet (known without a query).
+        with_lines = self.filtered("line_ids")
+        groups = (
+            self.env["sale.order.cancel.reconciled.log.line"]._read_group(
+                [("log_id", "in", with_lines.ids)], ["log_id", "kind"], ["amount_company:sum"]
+            )
+            if with_lines
+            else []
         )
         totals = {(log.id, kind): amount for log, kind, amount in groups}
         for log in self:

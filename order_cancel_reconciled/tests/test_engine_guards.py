@@ -219,6 +219,38 @@ class TestEngineGuards(CancelReconciledCommon):
             self.assert_refused(order, "being changed by another user right now")
         self.assertLess(time.monotonic() - started, 5, "refused without waiting for the other run")
 
+    def test_the_shared_rows_are_every_product_moved_and_the_commercial_partner(self):
+        """A run waits for runs on the products of its lines and of every move of its transfers
+        (here one added by hand, without an order line) and for runs on its customer's company."""
+        company = self.env["res.partner"].create({"name": "Customer Company", "is_company": True})
+        contact = self.env["res.partner"].create({"name": "Buyer", "parent_id": company.id})
+        order = self.create_order(partner=contact)
+        picking = order.picking_ids
+        self.env["stock.move"].create(
+            {
+                "name": self.product_b.name,
+                "product_id": self.product_b.id,
+                "product_uom_qty": 1.0,
+                "picking_id": picking.id,
+                "location_id": picking.location_id.id,
+                "location_dest_id": picking.location_dest_id.id,
+            }
+        )
+        self.env.flush_all()
+        keys = self.env["order.cancel.reconciled.engine.queue"]._get_shared_row_keys(order)
+        expected = [
+            (LOCK_SPACES["order"], order.id),
+            *sorted((LOCK_SPACES["product"], product.id) for product in self.product_a | self.product_b),
+            (LOCK_SPACES["partner"], company.id),
+        ]
+        self.assertEqual(keys, expected)
+
+    def test_the_log_author_does_not_follow_the_log(self):
+        order = self.paid_delivered_order()[0]
+        log = order.cancel_reconciled()
+        self.assertFalse(log.message_partner_ids, "a log is reviewed, not discussed")
+        self.assertEqual(log.reason_id, self.env.ref("order_cancel_reconciled.reason_not_given"))
+
     def test_a_run_after_other_writes_waits_in_place_for_a_shared_product(self):
         """This transaction wrote before the run (as the test did): it is never rolled back to
         start again; the run waits for the other run holding its product, here until the lock

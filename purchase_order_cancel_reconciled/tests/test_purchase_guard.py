@@ -157,7 +157,7 @@ class TestPurchaseGuardAndRoles(PurchaseCancelCommon):
         engine = self.env["order.cancel.reconciled.engine"]
         with self.assertLogs("odoo.sql_db", "DEBUG") as captured:
             engine._lock_orders(self.order)
-        locks = [line for line in captured.output if "FOR UPDATE NOWAIT" in line]
+        locks = [line for line in captured.output if "FOR UPDATE SKIP LOCKED" in line]
         self.assertTrue(any('"purchase_order"' in line and str(self.order.id) in line for line in locks), locks)
         self.assertFalse(any('"sale_order"' in line for line in locks), locks)
 

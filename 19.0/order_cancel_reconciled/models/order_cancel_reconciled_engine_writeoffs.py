@@ -17,6 +17,9 @@ class OrderCancelReconciledEngineWriteoffs(models.AbstractModel):
     def _get_writeoff_lines(self, move):
         """Lines of a payment or bank entry that settled documents without being money: early
         payment discounts, write-offs, "mark as fully paid" differences. Other entries have none."""
+        if len(move.line_ids) <= 2:
+            # The money and its counterpart: settling more than the money takes a third line.
+            return self.env["account.move.line"]
         if move.origin_payment_id:
             _liquidity, _counterpart, writeoffs = move.origin_payment_id._seek_for_lines()
         elif move.statement_line_id:
