@@ -4,35 +4,41 @@
 # then upgrade in place (-u) to the current version and check that every log is kept, the
 # migration ran and the upgraded addon works.
 # Usage: check_upgrade.sh DATABASE (created and dropped here).
-# 18.0 only (SERIES, scripts/env.sh): 19.0 has no release to upgrade from yet (19.0.1.0.0 is its
-# first version), and the checks below are those of 18.0's versions; test.sh says so and leaves
-# this step out for 19.0.
+# Both series (SERIES, scripts/env.sh), each from its own previous release: the checks marked with
+# a version are what that version's migration or data brought; those of 18.0's early versions
+# hold on 19.0 from its first version.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 
-[ "$SERIES" = 18.0 ] \
-    || die "No upgrade check for $SERIES: there is no previous $SERIES release to upgrade from yet."
 db="$1"
-manifest="$ADDON/__manifest__.py"
-version=$(sed -n 's/.*"version": "\([0-9.]*\)".*/\1/p' "$manifest")
-# The previous release, the one administrators run: 18.0.1.2.0 was a development version, never
-# released (see readme/HISTORY.md).
-old_version="${PREVIOUS_RELEASE:-18.0.1.1.0}"
+version=$(sed -n 's/.*"version": "\([0-9.]*\)".*/\1/p' "$ADDONS_DIR/$ADDON/__manifest__.py")
+# The previous release, the one administrators run: on 18.0 the oldest still in use (18.0.1.2.0
+# was a development version, never released: see readme/HISTORY.md), so that every migration
+# runs; on 19.0 its first version.
+case "$SERIES" in
+    18.0) default_release=18.0.1.1.0 ;;
+    *) default_release="$SERIES.1.0.0" ;;
+esac
+old_version="${PREVIOUS_RELEASE:-$default_release}"
+# The series' addons as git names them: "." (18.0) or "19.0".
+addons_folder=$(realpath --relative-to="$ROOT" "$ADDONS_DIR")
+manifest="$addons_folder/$ADDON/__manifest__.py"
 release=$(git log --format=%H --reverse -S"\"version\": \"$old_version\"" -- "$manifest" | sed -n 1p)
 [ -n "$release" ] && git cat-file -e "$release" 2>/dev/null \
     || die "The commit of version $old_version is not in this clone (a shallow clone?): fetch the history."
 old_dir=$(mktemp -d)
 trap 'rm -rf "$old_dir"; dropdb --if-exists "$db" 2>/dev/null || true' EXIT
-git archive "$release" "$ADDON" | tar -x -C "$old_dir"
+git archive "$release" "$addons_folder/$ADDON" | tar -x -C "$old_dir"
+old_addons="$old_dir/$addons_folder"
 addons_core="$ODOO_CORE_ADDONS"
 
 say "Installing $ADDON $old_version (commit ${release:0:8}) in $db and cancelling orders with it"
-"$PYTHON" "$ODOO_BIN" -c "$ODOO_CONF" --addons-path="$addons_core,$old_dir" -d "$db" -i "$ADDON" \
+"$PYTHON" "$ODOO_BIN" -c "$ODOO_CONF" --addons-path="$addons_core,$old_addons" -d "$db" -i "$ADDON" \
     --stop-after-init --log-level=warn
-"$PYTHON" "$ODOO_BIN" shell -c "$ODOO_CONF" --addons-path="$addons_core,$old_dir" -d "$db" --no-http \
+"$PYTHON" "$ODOO_BIN" shell -c "$ODOO_CONF" --addons-path="$addons_core,$old_addons" -d "$db" --no-http \
     --log-level=warn < scripts/demo_data.py
-"$PYTHON" "$ODOO_BIN" shell -c "$ODOO_CONF" --addons-path="$addons_core,$old_dir" -d "$db" --no-http \
+"$PYTHON" "$ODOO_BIN" shell -c "$ODOO_CONF" --addons-path="$addons_core,$old_addons" -d "$db" --no-http \
     --log-level=warn <<'PY'
 orders = env["sale.order"].search([("client_order_ref", "in", ["paid and delivered", "paid in EUR"])])
 wizard = env["sale.order.cancel.reconciled"].create({"order_ids": [(6, 0, orders.ids)], "payment_action": "refund"})
@@ -44,7 +50,7 @@ snapshot='
 logs = env["sale.order.cancel.reconciled.log"].search([], order="id")
 print("SNAPSHOT", [(log.order_id.name, log.state, len(log.line_ids), round(log.amount_reversed, 2)) for log in logs])
 '
-before=$(echo "$snapshot" | "$PYTHON" "$ODOO_BIN" shell -c "$ODOO_CONF" --addons-path="$addons_core,$old_dir" \
+before=$(echo "$snapshot" | "$PYTHON" "$ODOO_BIN" shell -c "$ODOO_CONF" --addons-path="$addons_core,$old_addons" \
     -d "$db" --no-http --log-level=warn | grep '^SNAPSHOT')
 
 say "Upgrading $db to $version"
@@ -65,7 +71,12 @@ module = env["ir.module.module"].search([("name", "=", "$ADDON")])
 check("the installed version is $version", module.latest_version == "$version" and module.state == "installed")
 check("the logs say they record sale orders (18.0.2.0.0)", logs and set(logs.mapped("order_kind")) == {"sale"} and all(logs.mapped("order_id")))
 group = env.ref("$ADDON.group_cancel_reconciled")
-check("the group has a category of its own (18.0.2.0.0)", group.category_id == env.ref("$ADDON.module_category_cancel_reconciled"))
+if "privilege_id" in group._fields:  # 19.0: a privilege of its own in the Sales category
+    check("the group has a privilege of its own (19.0.1.0.0)",
+          group.privilege_id == env.ref("$ADDON.res_groups_privilege_cancel_reconciled"))
+else:
+    check("the group has a category of its own (18.0.2.0.0)",
+          group.category_id == env.ref("$ADDON.module_category_cancel_reconciled"))
 check("the Sales app is installed with it (18.0.2.0.0)", env["ir.module.module"].search([("name", "=", "sale_management")]).state == "installed")
 template = env.ref("$ADDON.mail_template_order_cancel_reconciled")
 check("the migration updated the customer message", "cancel_reconciled_log_ids" not in template.body_html)
@@ -83,6 +94,15 @@ check("the one-click list action is gone (18.0.2.2.0)",
       not env.ref("$ADDON.sale_order_action_cancel_reconciled_with_defaults", raise_if_not_found=False))
 portal_reasons = env["sale.order.cancel.reconciled.reason"].search([("show_on_portal", "=", True)])
 check("customers have reasons to choose on the portal (18.0.2.0.0)", env.ref("$ADDON.reason_order_error") in portal_reasons)
+menu_groups = "group_ids" if "group_ids" in env["ir.ui.menu"]._fields else "groups_id"
+billing_admin = env.ref("account.group_account_manager")
+accounting_menu = env.ref("$ADDON.sale_order_cancel_reconciled_analysis_menu_accounting", raise_if_not_found=False)
+check("billing administrators have the analysis in Invoicing > Reporting (18.0.2.3.0, 19.0.1.1.0)",
+      accounting_menu and accounting_menu[menu_groups] == billing_admin
+      and accounting_menu.parent_id == env.ref("account.account_reports_management_menu"))
+sales_menu = env.ref("$ADDON.sale_order_cancel_reconciled_analysis_menu")
+check("the Sales entry is for members and sales administrators only (18.0.2.3.0, 19.0.1.1.0)",
+      billing_admin not in sales_menu[menu_groups] and group in sales_menu[menu_groups])
 env.cr.rollback()
 failed = results.count(False)
 print(f"upgrade: {len(results) - failed} passed, {failed} failed")
