@@ -116,6 +116,12 @@ class TestBatch(BatchCommon):
         self.assertEqual(len(batch.line_ids), 2, "one line for the two orders of one invoice")
         self.assertEqual(batch.line_ids[0].order_ids, first | second)
         self.assertEqual(batch.order_count, 3)
+        # The lines are written in bulk: they read as lines the ORM would have created.
+        self.env.invalidate_all()
+        for line, order, orders in zip(batch.line_ids, (first, alone), (first | second, alone), strict=True):
+            self.assertEqual((line.order_id, line.order_ids, line.state), (order, orders, "queued"))
+            self.assertEqual((line.company_id, line.create_uid), (batch.company_id, self.env.user))
+            self.assertLessEqual(line.next_try, fields.Datetime.now(), "due at once")
         self.run_queue()
         self.assertEqual(set((first | second | alone).mapped("state")), {"cancel"})
         self.assertEqual(batch.line_ids[0].log_ids.order_id, first | second, "both orders' logs")
