@@ -1,3 +1,5 @@
+from lxml import etree
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
@@ -138,6 +140,35 @@ class TestPurchaseGuardAndRoles(PurchaseCancelCommon):
         self.assertNotIn(menu.id, self.env["ir.ui.menu"].with_user(self.buyer)._visible_menu_ids())
         review = self.env.ref("order_cancel_reconciled.sale_order_cancel_reconciled_log_menu_accounting")
         self.assertIn(review.id, self.env["ir.ui.menu"].with_user(self.accountant)._visible_menu_ids())
+
+    def test_a_log_reads_in_the_words_of_its_kind(self):
+        """The form says Customer and Delivered Goods for a sales order's log, Vendor and Received
+        Goods for a purchase order's; a salesperson's list has no purchase columns."""
+        logs = self.env["sale.order.cancel.reconciled.log"]
+        form = etree.fromstring(logs.get_views([(False, "form")])["views"]["form"]["arch"])
+        labels = {
+            (node.get("name"), node.get("string")): node.get("invisible")
+            for node in form.iterfind(".//sheet//field")
+            if node.get("name") in ("partner_id", "stock_action")
+        }
+        self.assertEqual(
+            labels,
+            {
+                ("partner_id", "Customer"): "order_kind != 'sale'",
+                ("partner_id", "Vendor"): "order_kind != 'purchase'",
+                ("stock_action", "Delivered Goods"): "order_kind != 'sale'",
+                ("stock_action", "Received Goods"): "order_kind != 'purchase'",
+            },
+        )
+        salesperson = self.new_user(
+            "po_log_salesperson",
+            "order_cancel_reconciled.group_cancel_reconciled,sales_team.group_sale_salesman_all_leads",
+        )
+        for user, shown in ((salesperson, False), (self.member, True)):
+            views = logs.with_user(user).get_views([(False, "list")])
+            columns = {node.get("name") for node in etree.fromstring(views["views"]["list"]["arch"]).iter("field")}
+            self.assertEqual("purchase_order_id" in columns, shown, user.login)
+            self.assertEqual("order_kind" in columns, shown, user.login)
 
     def test_log_records_exactly_one_order(self):
         with self.assertRaisesRegex(ValidationError, "records one order"):
