@@ -2,7 +2,7 @@
 per minute one, two and four worker processes cancel, and whether a worker's memory grows.
 
 Usage: .venv/bin/python bench/bench_batch.py [--queue-orders 10000] [--orders 600]
-       [--phases 150:1,350:2,600:4] [--repeat 3] [--keep] [--profile] [--conf PATH]
+       [--phases 150:1,350:2,600:4] [--spread 1] [--repeat 3] [--keep] [--profile] [--conf PATH]
        .venv-19.0/bin/python bench/bench_batch.py --series 19.0 [...]   (Odoo 19.0, the 19.0/ addon)
 
 It (re)creates two databases and COMMITS there: ``ocr_bench_batch`` with the addon (the scheduled
@@ -69,6 +69,9 @@ def parse_args():
         "--phases",
         default="150:1,350:2,600:4",
         help='finished orders:worker processes, phase after phase; "" measures the dialog only',
+    )
+    parser.add_argument(
+        "--spread", type=int, default=1, help="products (and customers) the workers' orders cycle through"
     )
     parser.add_argument("--repeat", type=int, default=3, help="times the dialog is timed on each path")
     parser.add_argument("--profile", action="store_true", help="profile the dialog once more on each path")
@@ -154,24 +157,38 @@ def build_confirmed_orders(registry, count):
         return ids[:count], len(ids) - reused, time.monotonic() - start
 
 
-def build_paid_orders(registry, count):
-    """One-line orders of one product, paid and delivered, committed a chunk at a time, one of
-    them with a draft invoice only (unless a reused one has); their ids, how many were built now
-    and the seconds it took. Orders built by an earlier run and not cancelled are reused."""
+def build_paid_orders(registry, count, spread=1):
+    """One-line orders of one product for one customer (or of `spread` products for as many
+    customers, in turn), paid and delivered, committed a chunk at a time, one of them with a
+    draft invoice only (unless a reused one has); their ids, how many were built now and the
+    seconds it took. Orders built by an earlier run and not cancelled are reused."""
     from odoo import Command
 
+    ref = PAID_REF if spread == 1 else f"{PAID_REF} ({spread} products)"
     with registry.cursor() as cr:
         env = env_of(cr)(su=True, context=MAIL_OFF)
-        ids = env["sale.order"].search([("client_order_ref", "=", PAID_REF), ("state", "=", "sale")], order="id").ids
+        ids = env["sale.order"].search([("client_order_ref", "=", ref), ("state", "=", "sale")], order="id").ids
         start, reused = time.monotonic(), len(ids)
         company = env.ref("base.main_company")
-        customer = bench_customer(env)
-        product = env["product.product"].search([("name", "=", "Bench product")], limit=1) or env[
-            "product.product"
-        ].create({"name": "Bench product", "type": "consu", "is_storable": True, "list_price": 10.0})
+        customers = [bench_customer(env)]
+        storable = {"type": "consu", "is_storable": True, "list_price": 10.0}
+        products = []
+        for index in range(spread):
+            name = "Bench product" if index == 0 else f"Bench product {index + 1}"
+            products.append(
+                env["product.product"].search([("name", "=", name)], limit=1)
+                or env["product.product"].create({"name": name, **storable})
+            )
+        for index in range(1, spread):
+            name = f"Bench Customer {index + 1}"
+            customers.append(
+                env["res.partner"].search([("name", "=", name)], limit=1) or env["res.partner"].create({"name": name})
+            )
         warehouse = env["stock.warehouse"].search([("company_id", "=", company.id)], limit=1)
         if count > len(ids):
-            env["stock.quant"]._update_available_quantity(product, warehouse.lot_stock_id, float(count - len(ids)))
+            for product in products:
+                quantity = float((count - len(ids)) // spread + 1)
+                env["stock.quant"]._update_available_quantity(product, warehouse.lot_stock_id, quantity)
         journal = env["account.journal"].search([("company_id", "=", company.id), ("type", "=", "bank")], limit=1)
         planted = ids and env["account.move"].search_count(
             [("line_ids.sale_line_ids.order_id", "in", ids), ("state", "=", "draft")], limit=1
@@ -181,11 +198,11 @@ def build_paid_orders(registry, count):
             orders = env["sale.order"].create(
                 [
                     {
-                        "partner_id": customer.id,
-                        "client_order_ref": PAID_REF,
-                        "order_line": [Command.create({"product_id": product.id})],
+                        "partner_id": customers[index % spread].id,
+                        "client_order_ref": ref,
+                        "order_line": [Command.create({"product_id": products[index % spread].id})],
                     }
-                    for _index in range(min(PAID_CHUNK, count - len(ids)))
+                    for index in range(len(ids), len(ids) + min(PAID_CHUNK, count - len(ids)))
                 ]
             )
             orders.action_confirm()
@@ -418,7 +435,7 @@ def main():
     queue_ids, built, seconds = build_confirmed_orders(registry, args.queue_orders)
     builds.append((args.db, "confirmed", len(queue_ids), built, seconds))
     if phases:
-        ids, built, seconds = build_paid_orders(registry, args.orders)
+        ids, built, seconds = build_paid_orders(registry, args.orders, args.spread)
         builds.append((args.db, "paid", len(ids), built, seconds))
     print(f"{'database':<18} {'orders':<10} {'total':>7} {'built now':>10} {'seconds':>8} {'ms/order':>9}")
     for dbname, kind, total, built, seconds in builds:
@@ -450,7 +467,8 @@ def run_workers(args, registry, ids, phases):
     seconds, queries, count, _jobs, batch_id = time_dialog(registry, ids, commit=True)
     print(f"The workers' batch: {count} paid orders queued in {seconds:.2f} s, {queries} queries (committed)")
 
-    print("\n== Throughput: that batch, paid one-line orders of one product, returns validated", flush=True)
+    kind = "one product for one customer" if args.spread == 1 else f"{args.spread} products for as many customers"
+    print(f"\n== Throughput: that batch, paid one-line orders of {kind}, returns validated", flush=True)
     print(
         f"{'workers':>7} {'orders':>7} {'seconds':>8} {'orders/min':>11} {'50% by s':>9} {'95% by s':>9} "
         f"{'conflicts':>10} {'failed':>7} {'open txn max':>13} {'locks/txn max':>14}"
