@@ -200,7 +200,10 @@ class OrderCancelReconciledEngine(models.AbstractModel):
                 orders=SQL.identifier(orders._table),
                 order_ids=order_ids,
                 invoice_ids=invoice_ids,
-            )
+            ),
+            # A row changed since the snapshot is a conflict Odoo tries again, not a bad query
+            # for the server log.
+            log_exceptions=False,
         )
         if self.env.cr.fetchone() != (len(order_ids), len(invoice_ids)):
             raise self._orders_busy_error(orders)
