@@ -5,6 +5,7 @@ from odoo import models
 from odoo.addons.sale.models.account_move import AccountMove as SaleAccountMove
 
 from .order_cancel_reconciled_caller_guard import caller_checked
+from .order_cancel_reconciled_plan import ORDERS_IN_RUN
 
 
 class CreditStatus(NamedTuple):
@@ -49,9 +50,16 @@ class AccountMove(models.Model):
         if not credit_notes:
             return credit_notes
         orders = credit_notes.sudo().line_ids.sale_line_ids.order_id
-        cancelled = (
-            self.env["sale.order.cancel.reconciled.log"].sudo().search([("order_id", "in", orders.ids)]).order_id
-        )
+        # The orders of the run under way have their log already: no need to look for it.
+        in_run = self.env.cr.cache.get(ORDERS_IN_RUN, ())
+        cancelled = orders.filtered(lambda order: (order._name, order.id) in in_run)
+        if orders - cancelled:
+            cancelled |= (
+                self.env["sale.order.cancel.reconciled.log"]
+                .sudo()
+                .search([("order_id", "in", (orders - cancelled).ids)])
+                .order_id
+            )
         return credit_notes.filtered(
             lambda move: (
                 move.sudo().line_ids.sale_line_ids.order_id & cancelled

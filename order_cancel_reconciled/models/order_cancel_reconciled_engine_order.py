@@ -105,7 +105,30 @@ class OrderCancelReconciledEngineOrder(models.AbstractModel):
             "log": log._get_html_link(),
         }
         # Logged, not posted: a record of what happened to each document, like Odoo's own
-        # tracking messages, written one insert per model instead of a notification each.
-        for records in (plan.order, plan.documents, plan.payments):
-            if records:
-                records._message_log_batch(dict.fromkeys(records.ids, body))
+        # tracking messages (an internal note, no notification, no follower), written in one
+        # insert for the order, its invoices and its payments. Nothing is derived from the
+        # documents (their name, their reply-to address), which would cost a read each: a note
+        # is not answered by mail.
+        user = self.env.user
+        note = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
+        self.env["mail.message"].sudo().create(
+            [
+                {
+                    "model": record._name,
+                    "res_id": record.id,
+                    "body": body,
+                    "message_type": "notification",
+                    "subtype_id": note,
+                    "is_internal": True,
+                    "author_id": user.partner_id.id,
+                    "email_from": user.email_formatted,
+                    "email_add_signature": False,
+                    "reply_to": False,
+                    "record_name": False,
+                    "record_alias_domain_id": False,
+                    "record_company_id": False,
+                }
+                for records in (plan.order, plan.documents, plan.payments)
+                for record in records
+            ]
+        )

@@ -15,7 +15,7 @@ class OrderCancelReconciledEngineStock(models.AbstractModel):
         if options.stock_action == "none":
             return []
         findings = []
-        serials = plan.done_pickings.move_line_ids.lot_id
+        serials = plan.done_pickings.move_line_ids.lot_id if plan.preview else None
         if serials:
             findings.append(Finding(self.env._("Serial/lot numbers to return: %s.", ", ".join(serials.mapped("name")))))
         return findings + self._get_received_goods_findings(plan, options)
@@ -29,10 +29,14 @@ class OrderCancelReconciledEngineStock(models.AbstractModel):
         _ = self.env._
         findings = []
         needed = {}
-        quantities = self._get_returnable_quantities(plan.done_pickings)
         received = plan.done_pickings.move_ids.filtered(
             lambda move: move.state == "done" and not move.scrapped and self._is_received(move)
         )
+        if not received:
+            # Delivered goods only: the run reads what to return when it returns them, with the
+            # records Odoo's return reads too.
+            return findings
+        quantities = plan.returnable = self._get_returnable_quantities(plan.done_pickings)
         for move in received:
             quantity = quantities.get(move, 0.0)
             whereabouts = self._get_received_whereabouts(move)
@@ -180,7 +184,10 @@ class OrderCancelReconciledEngineStock(models.AbstractModel):
     def _step_return_delivered_goods(self, plan, options, log):
         if options.stock_action == "none":
             return
-        quantities = self._get_returnable_quantities(plan.done_pickings)
+        quantities = plan.returnable
+        if quantities is None or plan.pending_pickings:
+            # A pending return cancelled by the run gives its goods back to return.
+            quantities = self._get_returnable_quantities(plan.done_pickings)
         # Goods bought for another transfer go back: it lets them go, and looks for others after.
         released = plan.released_moves.filtered(lambda move: move.state not in ("done", "cancel"))
         released._do_unreserve()

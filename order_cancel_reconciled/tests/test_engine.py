@@ -277,9 +277,18 @@ class TestEngineAccounting(CancelReconciledCommon):
         logs, _action = self.cancel(order)
 
         link = f'data-oe-model="sale.order.cancel.reconciled.log" data-oe-id="{logs.id}"'
+        note = self.env.ref("mail.mt_note")
         for record in (order, invoice, payment):
-            bodies = record.message_ids.mapped("body")
-            self.assertTrue(any(link in str(body) for body in bodies), f"{record.display_name} links the log")
+            messages = record.message_ids.filtered(lambda message: link in str(message.body))
+            self.assertEqual(len(messages), 1, f"{record.display_name} links the log once")
+            # An internal note by the user who cancelled, like Odoo's own logged notes: nobody is
+            # notified of it and it is not a mail.
+            self.assertEqual(
+                (messages.message_type, messages.subtype_id, messages.is_internal, messages.author_id),
+                ("notification", note, True, self.env.user.partner_id),
+            )
+            self.assertFalse(messages.notification_ids)
+            self.assertFalse(messages.reply_to)
 
     def test_notify_customer(self):
         order, _invoice, _payment = self.paid_delivered_order()

@@ -98,6 +98,28 @@ class TestEngineStock(CancelReconciledCommon):
         self.assertEqual(new_return.move_ids.product_uom_qty, 3.0)
         self.assertEqual(self.on_hand(self.product_a), 100.0)
 
+    def test_a_pending_return_cancelled_gives_its_goods_back_to_return(self):
+        # The plan reads 3 to return beside a prepared return of 1; the run cancels that return
+        # (a pending transfer of the order), so all 4 go back with the run's own return.
+        order, _invoice, _payment = self.paid_delivered_order([(self.product_a, 4.0)])
+        delivery = order.picking_ids
+        wizard = (
+            self.env["stock.return.picking"]
+            .with_context(active_model="stock.picking", active_id=delivery.id, active_ids=delivery.ids)
+            .create({"picking_id": delivery.id})
+        )
+        wizard.product_return_moves.quantity = 1.0
+        pending_return = wizard._create_return()
+        self.assertIn(pending_return, order.picking_ids)
+
+        self.cancel(order, stock_action="return_validate")
+
+        self.assertEqual(pending_return.state, "cancel")
+        new_return = self.returns_of(order) - pending_return
+        self.assertEqual(new_return.move_ids.product_uom_qty, 4.0)
+        self.assertEqual(new_return.state, "done")
+        self.assertEqual(self.on_hand(self.product_a), 100.0)
+
     def test_two_step_delivery_with_goods_in_output(self):
         self.warehouse.delivery_steps = "pick_ship"
         order = self.create_order([(self.product_a, 2.0)])

@@ -50,9 +50,18 @@ class SaleOrderCancelReconciled(models.TransientModel):
     reason_optional = fields.Boolean(related="company_id.cancel_reconciled_reason_optional")
     note = fields.Text()
     notify_customer = fields.Boolean(string="Notify the Customer")
-    mail_subject = fields.Char(string="Subject", compute="_compute_mail", store=True, readonly=False, compute_sudo=True)
+    # Computed before the dialog is inserted (precompute): no update of a dialog just created.
+    mail_subject = fields.Char(
+        string="Subject", compute="_compute_mail", store=True, readonly=False, compute_sudo=True, precompute=True
+    )
     mail_body = fields.Html(
-        string="Message", compute="_compute_mail", store=True, readonly=False, compute_sudo=True, sanitize_style=True
+        string="Message",
+        compute="_compute_mail",
+        store=True,
+        readonly=False,
+        compute_sudo=True,
+        precompute=True,
+        sanitize_style=True,
     )
     preview_html = fields.Html(string="What Will Happen", compute="_compute_preview", sanitize=False)
     is_blocked = fields.Boolean(string="Blocked", compute="_compute_preview")
@@ -164,9 +173,7 @@ class SaleOrderCancelReconciled(models.TransientModel):
             # Computed elevated (it may be recomputed while another user flushes): the message
             # shows the order, so it is rendered only when the dialog's owner may see it.
             owner = wizard.create_uid or self.env.user
-            if order and not order.with_user(owner)._is_visible_to_user():
-                wizard.mail_subject = wizard.mail_body = False
-            elif wizard.notify_customer and len(order) == 1:
+            if wizard.notify_customer and len(order) == 1 and order.with_user(owner)._is_visible_to_user():
                 wizard.mail_subject, wizard.mail_body = self.env[ENGINE]._render_customer_message(
                     order, wizard._prepare_options()
                 )

@@ -6,6 +6,7 @@ from odoo.tools import SQL
 from .order_cancel_reconciled_plan import (
     DEFAULT_REASON_XMLID,
     OPTION_VALUES,
+    ORDERS_IN_RUN,
     CancelOptions,
     Finding,
     OrderPlan,
@@ -18,6 +19,8 @@ LOG_MODEL = "sale.order.cancel.reconciled.log"
 PENDING_LOG_LINES = "order_cancel_reconciled_pending_log_lines"
 # How many lines of each log are written, to number the next ones.
 WRITTEN_LOG_LINES = "order_cancel_reconciled_written_log_lines"
+# Each log's company, given to its lines without reading the log back.
+LOG_COMPANIES = "order_cancel_reconciled_log_companies"
 # The steps that only add log lines and never read them back: the lines they add wait until a
 # step that may read them (the customer's message reads the refunds) or the end of the order's
 # run, to be written in one insert. A step an extension adds is not among them.
@@ -148,7 +151,7 @@ class OrderCancelReconciledEngine(models.AbstractModel):
             orders._check_cancel_reconciled_access()
         orders = orders.with_env(engine.env)
         engine._lock_orders(orders)
-        plans = engine._prepare_plans(orders, options)
+        plans = engine._prepare_plans(orders, options, preview=False)
         engine._check_plans(orders, plans)
         logs = self.env[LOG_MODEL]
         try:
@@ -243,6 +246,9 @@ class OrderCancelReconciledEngine(models.AbstractModel):
             .create(vals)
             .with_env(self.env)
         )
+        self.env.cr.cache.setdefault(LOG_COMPANIES, {})[log.id] = vals["company_id"]
+        in_run = self.env.cr.cache.setdefault(ORDERS_IN_RUN, set())
+        in_run.add((plan.order._name, plan.order.id))
         try:
             for step in self._get_steps():
                 if getattr(step, "__name__", None) not in LOG_WRITING_STEPS:
@@ -260,6 +266,8 @@ class OrderCancelReconciledEngine(models.AbstractModel):
             # A failed run leaves no lines waiting (its log is rolled back with them).
             self.env.cr.cache.get(PENDING_LOG_LINES, {}).pop(log.id, None)
             self.env.cr.cache.get(WRITTEN_LOG_LINES, {}).pop(log.id, None)
+            self.env.cr.cache.get(LOG_COMPANIES, {}).pop(log.id, None)
+            in_run.discard((plan.order._name, plan.order.id))
         return log
 
     def _prepare_log_vals(self, order, options):
@@ -299,9 +307,10 @@ class OrderCancelReconciledEngine(models.AbstractModel):
             written[log.id] = first + len(vals_list)
             # The company as the log's (no update after the insert) and the currency before the
             # amounts (an amount rounded in a currency not yet known reads it back).
+            company_id = self.env.cr.cache.get(LOG_COMPANIES, {}).get(log.id) or log.company_id.id
             self.env["sale.order.cancel.reconciled.log.line"].create(
                 [
-                    {"currency_id": False, "log_id": log.id, "company_id": log.company_id.id, **vals}
+                    {"currency_id": False, "log_id": log.id, "company_id": company_id, **vals}
                     | {"sequence": first + index}
                     for index, vals in enumerate(vals_list)
                 ]
@@ -312,9 +321,10 @@ class OrderCancelReconciledEngine(models.AbstractModel):
     # anything changes. The preview shows the same findings the run refuses on.
     # ------------------------------------------------------------------------------------------
 
-    def _prepare_plans(self, orders, options):
+    def _prepare_plans(self, orders, options, preview=True):
         """A plan per order, with its findings; an invoice shared by orders of the run is undone
-        with the first."""
+        with the first. For the run itself (`preview` False), the findings that only inform are
+        not read: the run stops on the blocking ones, a person reads the others in the preview."""
         plans = []
         taken = self.env["account.move"]
         # Orders with a prefetch set of their own: orders read through a caller's relation may
@@ -324,9 +334,15 @@ class OrderCancelReconciledEngine(models.AbstractModel):
             taken |= plan.documents | plan.draft_invoices
             plans.append(plan)
         claimed = {}
+        returned = self.env["stock.picking"]
         for plan in plans:
             plan.claimed = claimed
+            plan.preview = preview
             plan.findings = self._get_findings(plan, options, orders._origin)
+            # Goods an earlier order of the run returns are read again when this one returns.
+            if plan.done_pickings & returned:
+                plan.returnable = None
+            returned |= plan.done_pickings
         return plans
 
     def _prepare_plan(self, order, taken):

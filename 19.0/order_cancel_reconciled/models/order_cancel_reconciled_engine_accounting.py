@@ -62,6 +62,8 @@ class OrderCancelReconciledEngineAccounting(models.AbstractModel):
     def _get_invoice_findings(self, plan, options):
         """A locked or hash-protected invoice can only be reversed: that blocks a cancellation of
         the invoice and is a warning for a credit note."""
+        if options.invoice_action != "cancel" and not plan.preview:
+            return []  # a reversal is never refused: these are warnings for the preview
         _ = self.env._
         findings = []
         for move in plan.documents:
@@ -119,6 +121,8 @@ class OrderCancelReconciledEngineAccounting(models.AbstractModel):
                     credit=order._get_cancel_reconciled_credit_name(),
                 )
                 findings.append(Finding(message, blocking=True))
+        if not cancel and not plan.preview:
+            return findings  # what follows only refuses a cancellation of the payment
         for move in self.env["account.move"].union(
             *(match.counterpart_line.move_id for match in plan.external_matches)
         ):

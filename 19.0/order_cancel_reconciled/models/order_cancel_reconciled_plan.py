@@ -96,6 +96,11 @@ def report_cron_progress(env, processed, remaining):
         env["ir.cron"]._commit_progress(processed, remaining=remaining)
 
 
+# The orders being cancelled by this transaction's run, as (model, id), while their steps run
+# (the cursor's cache: no caller can set it). Their log exists from the start of the run.
+ORDERS_IN_RUN = "order_cancel_reconciled_orders_in_run"
+
+
 class OrdersBusyError(UserError):
     """Another transaction holds the orders or their invoices right now: try again later."""
 
@@ -199,6 +204,10 @@ class OrderPlan:
     # Stock moves waiting for goods of this order that its returns take back (bought to order).
     released_moves: object
     findings: list = field(default_factory=list)
+    # False for the run itself: findings that only inform a person are left out.
+    preview: bool = True
+    # Per done move, the quantity to return as the findings read it; None: read by the run.
+    returnable: dict | None = None
     # Filled by the run: per freed payment line, the receivable line of its discounts' reversal.
     writeoff_reversals: dict = field(default_factory=dict)
     # Received goods that earlier orders of the run take back, per (product, location, lot):

@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from markupsafe import Markup
 
 from odoo import api, fields, models
@@ -33,7 +35,7 @@ class SaleOrderCancelReconciledLog(models.Model):
         check_company=True,
     )
     partner_id = fields.Many2one(
-        "res.partner", compute="_compute_partner_id", store=True, string="Customer", index=True
+        "res.partner", compute="_compute_partner_id", store=True, precompute=True, string="Customer", index=True
     )
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
     currency_id = fields.Many2one(related="company_id.currency_id", string="Company Currency")
@@ -90,9 +92,10 @@ class SaleOrderCancelReconciledLog(models.Model):
         domain=[("kind", "in", ("picking_cancel", "picking_return"))],
         readonly=True,
     )
-    amount_unreconciled = fields.Monetary(compute="_compute_amounts", store=True)
-    amount_reversed = fields.Monetary(compute="_compute_amounts", store=True)
-    amount_refunded = fields.Monetary(compute="_compute_amounts", store=True)
+    # Precomputed: a log is inserted with its amounts (none yet), not updated right after.
+    amount_unreconciled = fields.Monetary(compute="_compute_amounts", store=True, precompute=True)
+    amount_reversed = fields.Monetary(compute="_compute_amounts", store=True, precompute=True)
+    amount_refunded = fields.Monetary(compute="_compute_amounts", store=True, precompute=True)
 
     # The field naming the order, per kind.
     _order_fields = {"sale": "order_id"}
@@ -134,16 +137,11 @@ class SaleOrderCancelReconciledLog(models.Model):
 
     @api.depends("line_ids.kind", "line_ids.amount_company")
     def _compute_amounts(self):
-        # A log just created has no lines yet (known without a query).
-        with_lines = self.filtered("line_ids")
-        groups = (
-            self.env["sale.order.cancel.reconciled.log.line"]._read_group(
-                [("log_id", "in", with_lines.ids)], ["log_id", "kind"], ["amount_company:sum"]
-            )
-            if with_lines
-            else []
-        )
-        totals = {(log.id, kind): amount for log, kind, amount in groups}
+        # Summed from the lines themselves: a run's lines were just written and are in the cache,
+        # and a log just created has none (both known without a query).
+        totals = defaultdict(float)
+        for line in self.line_ids:
+            totals[line.log_id.id, line.kind] += line.amount_company
         for log in self:
             log.amount_unreconciled = totals.get((log.id, "unreconcile"), 0.0)
             log.amount_reversed = totals.get((log.id, "credit_note"), 0.0) + totals.get((log.id, "invoice_cancel"), 0.0)
