@@ -78,16 +78,19 @@ class TestEngineStock(CancelReconciledCommon):
         self.assertEqual(returned.move_ids.product_uom_qty, 3.0)
         self.assertEqual(self.on_hand(self.product_a), 100.0)
 
-    def test_already_returned_goods_are_not_returned_twice(self):
-        order, _invoice, _payment = self.paid_delivered_order([(self.product_a, 4.0)])
-        delivery = order.picking_ids
+    def prepare_return(self, delivery, quantity):
+        """A return of `quantity` of a one-product delivery, prepared by hand as from its button."""
         wizard = (
             self.env["stock.return.picking"]
             .with_context(active_model="stock.picking", active_id=delivery.id, active_ids=delivery.ids)
             .create({"picking_id": delivery.id})
         )
-        wizard.product_return_moves.quantity = 1.0
-        first_return = wizard._create_return()
+        wizard.product_return_moves.quantity = quantity
+        return wizard._create_return()
+
+    def test_already_returned_goods_are_not_returned_twice(self):
+        order, _invoice, _payment = self.paid_delivered_order([(self.product_a, 4.0)])
+        first_return = self.prepare_return(order.picking_ids, 1.0)
         first_return.move_ids.quantity = 1.0
         first_return.move_ids.picked = True
         first_return.button_validate()
@@ -102,14 +105,7 @@ class TestEngineStock(CancelReconciledCommon):
         # The plan reads 3 to return beside a prepared return of 1; the run cancels that return
         # (a pending transfer of the order), so all 4 go back with the run's own return.
         order, _invoice, _payment = self.paid_delivered_order([(self.product_a, 4.0)])
-        delivery = order.picking_ids
-        wizard = (
-            self.env["stock.return.picking"]
-            .with_context(active_model="stock.picking", active_id=delivery.id, active_ids=delivery.ids)
-            .create({"picking_id": delivery.id})
-        )
-        wizard.product_return_moves.quantity = 1.0
-        pending_return = wizard._create_return()
+        pending_return = self.prepare_return(order.picking_ids, 1.0)
         self.assertIn(pending_return, order.picking_ids)
 
         self.cancel(order, stock_action="return_validate")
