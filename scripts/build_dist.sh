@@ -25,7 +25,7 @@ out="${1:-$ROOT/dist}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 # Our two addons' wheels of this series in $out, into the array wheels: their version starts with
-# the series (odoo_addon_order_cancel_reconciled-18.0.2.4.0-py3-none-any.whl).
+# the series (odoo_addon_order_cancel_reconciled-18.0.2.4.1-py3-none-any.whl).
 series_wheels() {
     shopt -s nullglob
     wheels=("$out"/odoo_addon_{"$ADDON","$PURCHASE_ADDON"}-"$SERIES".*.whl)

@@ -38,10 +38,23 @@ class OrderCancelReconciledEngineQueue(models.AbstractModel):
     def _get_shared_row_keys(self, orders):
         """The (space, id) advisory lock keys of the rows this run updates that runs on other
         orders update too, sorted: every run takes them in the same order."""
+        return self._read_shared_row_keys(orders)[0]
+
+    def _read_shared_row_keys(self, orders):
+        """The keys (see _get_shared_row_keys), and whether this transaction has written or
+        locked no row yet (PostgreSQL gives a transaction its id at its first write or row lock),
+        in one statement."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT txid_current_if_assigned() IS NULL, array_agg(space), array_agg(row_id) "
+                "FROM (%s) AS shared(space, row_id)",
+                self._get_shared_rows_query(orders),
+            )
+        )
+        unwritten, spaces, row_ids = self.env.cr.fetchone()
         keys = {(LOCK_SPACES["order"], order_id) for order_id in orders.ids}
-        self.env.cr.execute(self._get_shared_rows_query(orders))
-        keys |= {(LOCK_SPACES[space], row_id) for space, row_id in self.env.cr.fetchall()}
-        return sorted(keys)
+        keys |= {(LOCK_SPACES[space], row_id) for space, row_id in zip(spaces or (), row_ids or (), strict=True)}
+        return sorted(keys), unwritten
 
     def _get_shared_rows_query(self, orders):
         """The products of the orders' lines and of every move in their transfers (a kit's
@@ -88,10 +101,11 @@ class OrderCancelReconciledEngineQueue(models.AbstractModel):
         That holds for a call over RPC or JSON-2 and for the dialog's Confirm. Otherwise (code
         that wrote before calling, a batch line marked running) the run waits in place, in the
         same order, and a collision left is retried by Odoo or by the batch as before."""
-        keys = self._get_shared_row_keys(orders)
+        self.env.flush_all()
+        keys, unwritten = self._read_shared_row_keys(orders)
         own = [key for key in keys if key[0] == LOCK_SPACES["order"]]
         shared = keys[len(own) :]
-        if not self._may_start_again():
+        if not self._may_start_again(unwritten):
             self._check_taken(orders, own, [self._try_then_wait(own, shared)])
             return False
         cr, started, restarted = self.env.cr, time.monotonic(), False
@@ -114,16 +128,14 @@ class OrderCancelReconciledEngineQueue(models.AbstractModel):
                 self._wait_for_locks(keys)
                 return restarted
 
-    def _may_start_again(self):
+    def _may_start_again(self, unwritten):
         """Nothing of this transaction would be lost by a rollback: no row written or locked
-        (PostgreSQL gives a transaction its id at its first write or row lock), nothing waiting
-        to be written, no work registered for the commit."""
-        self.env.flush_all()
+        (`unwritten`, read from PostgreSQL after everything waiting was written), no work
+        registered for the commit."""
         cr = self.env.cr
         if cr.precommit._funcs or cr.postcommit._funcs:  # pylint: disable=protected-access
             return False
-        cr.execute("SELECT txid_current_if_assigned() IS NULL")
-        return cr.fetchone()[0]
+        return unwritten
 
     def _check_taken(self, orders, keys, taken):
         """Refuse at once when another run holds one of these orders."""

@@ -29,13 +29,13 @@ class OrderCancelReconciledEngineStock(models.AbstractModel):
         _ = self.env._
         findings = []
         needed = {}
-        received = plan.done_pickings.move_ids.filtered(
-            lambda move: move.state == "done" and not move.scrapped and self._is_received(move)
-        )
-        if not received:
+        if not self._has_received_goods(plan.done_pickings):
             # Delivered goods only: the run reads what to return when it returns them, with the
             # records Odoo's return reads too.
             return findings
+        received = plan.done_pickings.move_ids.filtered(
+            lambda move: move.state == "done" and not move.scrapped and self._is_received(move)
+        )
         quantities = plan.returnable = self._get_returnable_quantities(plan.done_pickings)
         for move in received:
             quantity = quantities.get(move, 0.0)
@@ -100,6 +100,21 @@ class OrderCancelReconciledEngineStock(models.AbstractModel):
     @staticmethod
     def _is_received(move):
         return move.location_id.usage == "supplier" and move.location_dest_id.usage == "internal"
+
+    def _has_received_goods(self, pickings):
+        """Whether a done move of these transfers received goods (_is_received), in one query:
+        a sale's deliveries have none, and reading their moves and locations here would be read
+        again by their return, after Odoo's steps have emptied the cache."""
+        if not pickings:
+            return False
+        domain = [
+            ("picking_id", "in", pickings.ids),
+            ("state", "=", "done"),
+            ("scrapped", "=", False),
+            ("location_id.usage", "=", "supplier"),
+            ("location_dest_id.usage", "=", "internal"),
+        ]
+        return bool(self.env["stock.move"].search(domain, limit=1, order="id"))
 
     @staticmethod
     def _get_returned_quantity(move):

@@ -205,6 +205,9 @@ class OrderPlan:
     preview: bool = True
     # Per done move, the quantity to return as the findings read it; None: read by the run.
     returnable: dict | None = None
+    # The customer's requests waiting for the order, read by the run when it writes its log
+    # (they make its channel "portal") and closed by it with the order.
+    open_requests: object = None
     # Filled by the run: per freed payment line, the receivable line of its discounts' reversal.
     writeoff_reversals: dict = field(default_factory=dict)
     # Received goods that earlier orders of the run take back, per (product, location, lot):

@@ -6,6 +6,7 @@ from .order_cancel_reconciled_plan import (
     FROM_BUTTON_KEY,
     GROUP_XMLID,
     MAX_ORDERS,
+    ORDERS_IN_RUN,
     is_plain_cancel_allowed,
     plain_cancel_checked,
 )
@@ -27,8 +28,14 @@ class SaleOrder(models.Model):
     cancel_request_ids = fields.One2many(
         "sale.order.cancel.reconciled.request", "order_id", string="Cancellation Requests", readonly=True
     )
+    # Not tracked (a related field takes the request state's tracking): every tracked write of
+    # any order, Odoo's own confirmations included, would read its requests. The request's own
+    # chatter tracks its state.
     cancel_request_state = fields.Selection(
-        related="cancel_request_ids.state", string="Cancellation Request", help="The state of the latest request."
+        related="cancel_request_ids.state",
+        string="Cancellation Request",
+        help="The state of the latest request.",
+        tracking=False,
     )
     invoice_payment_status = fields.Selection(
         [("not_paid", "Not Paid"), ("partial", "Partly Paid"), ("paid", "Paid")],
@@ -230,8 +237,11 @@ class SaleOrder(models.Model):
         # Code below (sale_stock, the state write) knows the check is done.
         with plain_cancel_checked(self):
             result = super()._action_cancel()
-        # However the order is cancelled, the customer's open request is done with it.
-        self._get_cancel_reconciled_open_requests()._mark_done()
+        # However the order is cancelled, the customer's open request is done with it; the run of
+        # a full cancellation closes the requests of its orders itself, with its log.
+        in_run = self.env.cr.cache.get(ORDERS_IN_RUN, ())
+        outside_runs = self.filtered(lambda order: (order._name, order.id) not in in_run)
+        outside_runs._get_cancel_reconciled_open_requests()._mark_done()
         return result
 
     @caller_checked
@@ -275,8 +285,9 @@ class SaleOrder(models.Model):
     # ------------------------------------------------------------------------------------------
 
     def _get_cancel_reconciled_orders_of(self, invoices):
-        """The orders these invoices bill."""
-        return invoices.invoice_line_ids.sale_line_ids.order_id
+        """The orders these invoices bill. Through all their lines (only lines that bill an order
+        line have one), which the plan has read already: their invoice lines are another query."""
+        return invoices.line_ids.sale_line_ids.order_id
 
     def _get_cancel_reconciled_open_requests(self):
         """The customer's requests to cancel the order that wait for it."""

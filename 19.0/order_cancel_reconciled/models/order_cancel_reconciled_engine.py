@@ -239,7 +239,8 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         # No "created" note in the log's own chatter (the log is that record already) and its
         # author not made a follower (a log is reviewed, not discussed); the steps then work in
         # the run's own context.
-        vals = self._prepare_log_vals(plan.order, options)
+        plan.open_requests = plan.order._get_cancel_reconciled_open_requests()
+        vals = self._prepare_log_vals(plan.order, options, plan.open_requests)
         log = (
             self.env[LOG_MODEL]
             .with_context(mail_create_nolog=True, mail_create_nosubscribe=True)
@@ -270,7 +271,7 @@ class OrderCancelReconciledEngine(models.AbstractModel):
             in_run.discard((plan.order._name, plan.order.id))
         return log
 
-    def _prepare_log_vals(self, order, options):
+    def _prepare_log_vals(self, order, options, open_requests=None):
         return {
             **order._get_cancel_reconciled_log_vals(),
             "company_id": order.company_id.id,
@@ -281,14 +282,16 @@ class OrderCancelReconciledEngine(models.AbstractModel):
             "payment_action": options.payment_action,
             "stock_action": options.stock_action,
             "notify_customer": options.notify_customer,
-            "channel": self._get_log_channel(order, options),
+            "channel": self._get_log_channel(order, options, open_requests),
         }
 
     @api.model
-    def _get_log_channel(self, order, options):
+    def _get_log_channel(self, order, options, open_requests=None):
         """Who started the run; a member who runs the dialog or the API on an order whose customer
-        asked for it on the portal answers that request."""
-        if options.channel in ("backoffice", "api") and order._get_cancel_reconciled_open_requests():
+        asked for it on the portal (`open_requests`, read when not given) answers that request."""
+        if open_requests is None:
+            open_requests = order._get_cancel_reconciled_open_requests()
+        if options.channel in ("backoffice", "api") and open_requests:
             return "portal"
         return options.channel
 

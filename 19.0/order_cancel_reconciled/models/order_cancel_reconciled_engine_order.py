@@ -44,8 +44,11 @@ class OrderCancelReconciledEngineOrder(models.AbstractModel):
         return findings + order._get_cancel_reconciled_findings(plan, options)
 
     def _step_cancel_order(self, plan, options, log):
-        # The customer's open request is done with this run (the plain cancel below closes it too).
-        requests = plan.order._get_cancel_reconciled_open_requests()
+        # The customer's open requests, read when the log was written, are done with this run and
+        # its log (the plain cancel below leaves the orders of a run to it).
+        requests = plan.open_requests
+        if requests is None:
+            requests = plan.order._get_cancel_reconciled_open_requests()
         plan.order._cancel_reconciled_cancel_order()
         requests._mark_done(log)
 
@@ -102,7 +105,8 @@ class OrderCancelReconciledEngineOrder(models.AbstractModel):
     def _step_post_chatter(self, plan, options, log):
         body = Markup(self.env._("Cancelled with its payments, invoices and transfers by %(user)s: %(log)s")) % {
             "user": self.env.user.name,
-            "log": log._get_html_link(),
+            # Named after the order the run holds: the log's own name would read the log back.
+            "log": log._get_html_link(title=log._get_name_of(plan.order)),
         }
         # Logged, not posted: a record of what happened to each document, like Odoo's own
         # tracking messages (an internal note, no notification, no follower), written in one

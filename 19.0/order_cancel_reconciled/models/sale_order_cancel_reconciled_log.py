@@ -120,7 +120,11 @@ class SaleOrderCancelReconciledLog(models.Model):
     @api.depends_context("lang")
     def _compute_name(self):
         for log in self:
-            log.name = self.env._("Cancellation of %s", log._get_cancelled_order().name)
+            log.name = log._get_name_of(log._get_cancelled_order())
+
+    def _get_name_of(self, order):
+        """The name of the log of this order, in the reader's language."""
+        return self.env._("Cancellation of %s", order.name)
 
     def _search_name(self, operator, value):
         # A negative search is the complement of the positive one (a log leaves every other kind's

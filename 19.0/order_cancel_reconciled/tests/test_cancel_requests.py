@@ -246,6 +246,29 @@ class TestCancelRequestRules(CancelRequestCommon):
         self.assertIn("made to measure", refused_order.message_ids[0].body)
         self.assertEqual(refused_order.state, "sale")
 
+    def test_the_dialog_answers_the_open_request_and_the_order_tracks_only_its_own_fields(self):
+        order = self.paid_order()
+        request = self.request_for(order)[1]
+        # Tracked, as outside the tests.
+        tracked = {"tracking_disable": False, "mail_notrack": False}
+        wizard = (
+            self.env["sale.order.cancel.reconciled"]
+            .with_context(active_model="sale.order", active_ids=order.ids, **tracked)
+            .create({})
+        )
+        wizard.action_confirm()
+        self.env.cr.precommit.run()  # the tracking messages are written when the transaction commits
+        self.env.invalidate_all()
+        log = request.log_id
+        self.assertEqual((request.state, log.order_id, log.channel), ("done", order, "portal"))
+        self.assertEqual(request.decided_by_id, log.user_id)
+        # The request's state is tracked by the request, once; the order's message tracks its own
+        # fields (a related field would take the tracking of the state it shows).
+        tracked = order.message_ids.tracking_value_ids.field_id.mapped("name")
+        self.assertIn("state", tracked)
+        self.assertNotIn("cancel_request_state", tracked)
+        self.assertEqual(request.message_ids.tracking_value_ids.mapped("new_value_char"), ["Cancelled"])
+
     def test_requests_change_only_through_their_actions(self):
         order = self.paid_order()
         request = self.request_for(order)[1]
