@@ -43,7 +43,12 @@ class TestEngineStock(CancelReconciledCommon):
         )
         self.assertTrue(all(returned.move_ids.mapped("to_refund")))
         self.assertEqual(self.on_hand(self.product_a), 98.0)
-        self.assertEqual(len(logs.line_ids.filtered(lambda line: line.kind == "picking_return")), 2)
+        return_lines = logs.line_ids.filtered(lambda line: line.kind == "picking_return")
+        self.assertEqual(len(return_lines), 2)
+        # Each line says what came back (the log's list and its PDF show this description).
+        for line in return_lines:
+            product, delivery = line.product_id.display_name, line.picking_id.name
+            self.assertEqual(line.name, f"{returned.name} returns {product} from {delivery}")
 
     def test_return_validate_restores_quantities_on_hand(self):
         order, _invoice, _payment = self.paid_delivered_order([(self.product_a, 2.0), (self.product_b, 3.0)])

@@ -139,9 +139,11 @@ class SaleOrderCancelReconciledLogLine(models.Model):
         if self.kind == "picking_cancel":
             return _("%s cancelled", self.picking_id.name)
         if self.kind == "picking_return":
+            # A line per product of the return: what came back, not only which transfer.
             return _(
-                "%(return_picking)s returns %(picking)s",
+                "%(return_picking)s returns %(product)s from %(picking)s",
                 return_picking=self.result_picking_id.name,
+                product=self.product_id.display_name,
                 picking=self.picking_id.name,
             )
         return dict(self._fields["kind"]._description_selection(self.env)).get(self.kind, "")

@@ -164,6 +164,19 @@ class TestWhatPeopleSee(CancelReconciledCommon):
             arch = self.env["sale.order"].get_views([(self.env.ref(view).id, "search")])["views"]["search"]["arch"]
             self.assertIn('name="cancelled"', arch, view)
 
+    def test_a_log_line_opens_its_own_form_with_links_only_for_who_may_follow_them(self):
+        line_model = "sale.order.cancel.reconciled.log.line"
+        arch = etree.fromstring(self.form_arch(line_model))
+        # The form Odoo would generate shows every field, technical ones included.
+        self.assertFalse(arch.xpath("//field[@name='freed_line_id']"), "the addon's own form, not a generated one")
+        self.assertTrue(arch.xpath("//field[@name='kind']") and arch.xpath("//field[@name='result_picking_id']"))
+        # A member who is no billing user reads which invoice, without a link he cannot follow.
+        member_views = self.env[line_model].with_user(self.member).get_views([(False, "form")])
+        member_arch = etree.fromstring(member_views["views"]["form"]["arch"])
+        invoice = member_arch.xpath("//field[@name='invoice_id']")
+        self.assertEqual(len(invoice), 1)
+        self.assertIn("no_open", invoice[0].get("options", ""))
+
     def test_a_request_is_not_titled_like_a_log(self):
         self.env.company.cancel_request_portal = True
         order = self.paid_delivered_order()[0]
