@@ -46,6 +46,19 @@ class SaleOrder(models.Model):
         help="Payment of the order's posted customer invoices that are not reversed.",
     )
 
+    # Whether Odoo's Cancel leads a person to the full cancellation (its preview, or who can do
+    # it): the form then offers a Cancel without Odoo 19's own "Are you sure?", the preview and
+    # its confirmation being the questions.
+    cancel_reconciled_from_cancel = fields.Boolean(
+        string="Cancel Opens the Full Cancellation", compute="_compute_cancel_reconciled_from_cancel"
+    )
+
+    @api.depends("state", "invoice_ids.state")
+    def _compute_cancel_reconciled_from_cancel(self):
+        needing = self._get_orders_needing_full_cancel()
+        for order in self:
+            order.cancel_reconciled_from_cancel = order in needing
+
     def _get_posted_customer_invoices(self):
         return self.invoice_ids.filtered(
             lambda move: move.move_type == "out_invoice" and move.state == "posted" and move.payment_state != "reversed"
