@@ -38,6 +38,10 @@ class TestTours(CancelReconciledCommon, HttpCase):
         self.start_tour("/odoo", "order_cancel_reconciled_non_member", login="tour_salesman")
         self.assertEqual(self.order.state, "sale")
 
+    def test_cancel_on_a_paid_order_opens_the_preview_without_odoos_question(self):
+        self.start_tour("/odoo", "order_cancel_reconciled_cancel_button", login="tour_member")
+        self.assertEqual(self.order.state, "sale")
+
     def test_how_to_in_chinese(self):
         """Our users' how-to, as a member working in Simplified Chinese, by the menus only."""
         self.env["res.lang"]._activate_lang("zh_CN")

@@ -100,8 +100,39 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_non_member", {
             run: "click",
         },
         {
-            content: "A message says who can do it",
+            content: "A message says who can do it, without Odoo's question first",
             trigger: ".modal:contains(Only members of)",
+        },
+    ],
+});
+
+// Cancel on a paid order opens the preview at once, whose confirmation is the question (Odoo 19's
+// own "Are you sure?" is left out there; Odoo 18's Cancel asks none): no question before the questions.
+registry.category("web_tour.tours").add("order_cancel_reconciled_cancel_button", {
+    url: "/odoo/action-sale.action_orders",
+    steps: () => [
+        ...openPaidOrder(),
+        {
+            content: "The standard Cancel",
+            trigger: ".o_form_view .o_statusbar_buttons button[name='action_cancel']",
+            run: "click",
+        },
+        {
+            content: "The preview opens at once and says why",
+            trigger: ".modal .o_cancel_reconciled_why",
+        },
+        {
+            content: "The preview tells what will happen",
+            trigger: ".modal .o_cancel_reconciled_preview:contains(Unreconcile)",
+        },
+        {
+            content: "Leave without cancelling",
+            trigger: ".modal .btn-close",
+            run: "click",
+        },
+        {
+            content: "Back on the order, not cancelled: its Cancel is still offered",
+            trigger: "body:not(:has(.modal)) .o_form_view .o_statusbar_buttons button[name='action_cancel']",
         },
     ],
 });

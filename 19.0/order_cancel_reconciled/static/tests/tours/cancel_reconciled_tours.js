@@ -106,8 +106,8 @@ registry.category("web_tour.tours").add("order_cancel_reconciled_non_member", {
     ],
 });
 
-// Odoo 19's Cancel asks "Are you sure?" before it runs; on a paid order it opens the preview,
-// whose confirmation is the question: one question, not one before the questions.
+// Cancel on a paid order opens the preview at once, whose confirmation is the question (Odoo 19's
+// own "Are you sure?" is left out there; Odoo 18's Cancel asks none): no question before the questions.
 registry.category("web_tour.tours").add("order_cancel_reconciled_cancel_button", {
     url: "/odoo/action-sale.action_orders",
     steps: () => [
