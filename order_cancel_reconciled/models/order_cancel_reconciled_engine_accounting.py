@@ -182,12 +182,30 @@ class OrderCancelReconciledEngineAccounting(models.AbstractModel):
                 }
             )
         self._add_log_lines(log, vals_list)
+        self._forget_paid_documents(plan)
         self.env["account.partial.reconcile"].union(*(match.partial for match in plan.matches)).unlink()
-        # A payment's invoice_ids is not updated by unreconciling; left stale, it keeps a freed
-        # payment "paid" through the state of documents it no longer pays.
-        # One write for all of them (unlinking a document a payment does not hold changes nothing).
+
+    def _forget_paid_documents(self, plan):
+        """Take the documents out of the invoices of the payments they free, before their matches
+        are deleted.
+
+        Unreconciling leaves a payment's invoice_ids as they were: a freed payment would go on
+        naming documents it no longer pays (its Invoices button) and its state would follow
+        theirs. One write for all of them (unlinking a document a payment does not hold changes
+        nothing). Written first, so that the payments' state and the documents' payment state,
+        which depend on these links and on the matches alike, are computed once, after the
+        matches are gone, with the links already cleared: every payment and document protected
+        here loses a match next, which computes them again.
+        """
         stale = plan.payments.filtered(lambda payment: payment.invoice_ids & plan.documents)
-        if stale:
+        if not stale:
+            return
+        matched = self.env["account.move"].union(*(match.document_line.move_id for match in plan.matches))
+        payment_state = self.env["account.move"]._fields["payment_state"]
+        with (
+            self.env.protecting([self.env["account.payment"]._fields["state"]], stale),
+            self.env.protecting([payment_state], matched),
+        ):
             stale.invoice_ids = [Command.unlink(move.id) for move in plan.documents]
 
     def _step_settle_invoices(self, plan, options, log):

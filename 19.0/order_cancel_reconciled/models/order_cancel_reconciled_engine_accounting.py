@@ -184,9 +184,19 @@ class OrderCancelReconciledEngineAccounting(models.AbstractModel):
             )
         self._add_log_lines(log, vals_list)
         self.env["account.partial.reconcile"].union(*(match.partial for match in plan.matches)).unlink()
-        # A payment's invoice_ids is not updated by unreconciling; left stale, it keeps a freed
-        # payment "paid" through the state of documents it no longer pays.
-        # One write for all of them (unlinking a document a payment does not hold changes nothing).
+        self._forget_paid_documents(plan)
+
+    def _forget_paid_documents(self, plan):
+        """Take the documents out of the invoices of the payments they freed, once their matches
+        are deleted.
+
+        Unreconciling leaves a payment's invoice_ids as they were: a freed payment would go on
+        naming documents it no longer pays (its Invoices button) and its state would follow
+        theirs. One write for all of them (unlinking a document a payment does not hold changes
+        nothing). Written after the matches are gone, unlike on 18.0: Odoo 19 stores the
+        documents' reconciled payments, which the links change, and computing them for the
+        write before the deletion and again after it costs more than the payments' state twice.
+        """
         stale = plan.payments.filtered(lambda payment: payment.invoice_ids & plan.documents)
         if stale:
             stale.invoice_ids = [Command.unlink(move.id) for move in plan.documents]

@@ -52,6 +52,28 @@ class TestEngineAccounting(CancelReconciledCommon):
             ],
         )
 
+    def test_a_freed_payment_no_longer_names_the_invoice_it_paid(self):
+        order, invoice, payment = self.paid_delivered_order()
+        _other_order, other_invoice, other_payment = self.paid_delivered_order()
+        self.assertIn(invoice, payment.invoice_ids)
+        other_before = (other_payment.state, other_invoice.payment_state)
+
+        self.cancel(order)
+
+        self.assertNotIn(invoice, payment.invoice_ids, "the payment's invoices are the ones it pays")
+        self.assertFalse(payment.reconciled_invoice_ids, "its Invoices button names none")
+        self.assertNotIn(payment, invoice.matched_payment_ids)
+        self.assertEqual(payment.state, "in_process", "the freed payment is customer credit")
+        self.assertEqual(invoice.payment_state, "reversed")
+        # What is computed once, after the matches are gone, is what Odoo computes from scratch.
+        self.env.invalidate_all()
+        stored = (payment.state, invoice.payment_state)
+        (payment | other_payment)._compute_state()
+        (invoice | other_invoice)._compute_payment_state()
+        self.assertEqual((payment.state, invoice.payment_state), stored)
+        self.assertEqual((other_payment.state, other_invoice.payment_state), other_before)
+        self.assertIn(other_invoice, other_payment.invoice_ids, "another order's payment keeps its invoice")
+
     def test_partial_payment(self):
         order = self.create_order()
         invoice = self.invoice(order)
