@@ -2,7 +2,7 @@
     "name": "Cancel Reconciled Sale Orders",
     "summary": "Cancel a paid, delivered order in one safe step: unreconcile, "
     "reverse, refund, return and cancel, with an audit log",
-    "version": "18.0.2.4.1",
+    "version": "18.0.2.5.0",
     "license": "LGPL-3",
     "author": "order_cancel_reconciled developers",
     "website": "https://github.com/order-cancel-reconciled/order_cancel_reconciled",

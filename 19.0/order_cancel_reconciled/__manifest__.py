@@ -2,7 +2,7 @@
     "name": "Cancel Reconciled Sale Orders",
     "summary": "Cancel a paid, delivered order in one safe step: unreconcile, "
     "reverse, refund, return and cancel, with an audit log",
-    "version": "19.0.1.2.1",
+    "version": "19.0.1.3.0",
     "license": "LGPL-3",
     "author": "order_cancel_reconciled developers",
     "website": "https://github.com/order-cancel-reconciled/order_cancel_reconciled",

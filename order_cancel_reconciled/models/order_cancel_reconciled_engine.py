@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from odoo import api, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.service.model import MAX_TRIES_ON_CONCURRENCY_FAILURE, PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
@@ -19,6 +21,8 @@ LOG_MODEL = "sale.order.cancel.reconciled.log"
 PENDING_LOG_LINES = "order_cancel_reconciled_pending_log_lines"
 # How many lines of each log are written, to number the next ones.
 WRITTEN_LOG_LINES = "order_cancel_reconciled_written_log_lines"
+# The amounts of each log of the run, summed as its lines are written.
+LOG_AMOUNTS = "order_cancel_reconciled_log_amounts"
 # Each log's company, given to its lines without reading the log back.
 LOG_COMPANIES = "order_cancel_reconciled_log_companies"
 # The steps that only add log lines and never read them back: the lines they add wait until a
@@ -263,11 +267,14 @@ class OrderCancelReconciledEngine(models.AbstractModel):
                         )
                     ) from error
             self._write_log_lines(log)
+            if amounts := self.env.cr.cache.get(LOG_AMOUNTS, {}).get(log.id):
+                log.write(dict(amounts))
         finally:
             # A failed run leaves no lines waiting (its log is rolled back with them).
             self.env.cr.cache.get(PENDING_LOG_LINES, {}).pop(log.id, None)
             self.env.cr.cache.get(WRITTEN_LOG_LINES, {}).pop(log.id, None)
             self.env.cr.cache.get(LOG_COMPANIES, {}).pop(log.id, None)
+            self.env.cr.cache.get(LOG_AMOUNTS, {}).pop(log.id, None)
             in_run.discard((plan.order._name, plan.order.id))
         return log
 
@@ -308,6 +315,9 @@ class OrderCancelReconciledEngine(models.AbstractModel):
             written = self.env.cr.cache.setdefault(WRITTEN_LOG_LINES, {})
             first = written.get(log.id, 0)
             written[log.id] = first + len(vals_list)
+            amounts = self.env.cr.cache.setdefault(LOG_AMOUNTS, {}).setdefault(log.id, defaultdict(float))
+            for field, amount in self.env[LOG_MODEL]._get_amounts_of(vals_list).items():
+                amounts[field] += amount
             # The company as the log's (no update after the insert) and the currency before the
             # amounts (an amount rounded in a currency not yet known reads it back).
             company_id = self.env.cr.cache.get(LOG_COMPANIES, {}).get(log.id) or log.company_id.id

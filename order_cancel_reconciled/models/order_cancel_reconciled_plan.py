@@ -20,6 +20,13 @@ MAX_IDS_IN_MESSAGE = 5
 # One request cancels at most this many orders: more is refused before anything is read.
 MAX_ORDERS = 10000
 RECEIVABLE_TYPES = ("asset_receivable", "liability_payable")
+# The log's amount that each kind of line adds to (the other kinds add to none).
+AMOUNT_FIELDS = {
+    "unreconcile": "amount_unreconciled",
+    "credit_note": "amount_reversed",
+    "invoice_cancel": "amount_reversed",
+    "payment_refund": "amount_refunded",
+}
 
 INVOICE_ACTIONS = [
     ("reverse", "Reverse with a credit note"),

@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.fields import Domain
 
-from .order_cancel_reconciled_plan import CHANNELS, INVOICE_ACTIONS, PAYMENT_ACTIONS, STOCK_ACTIONS
+from .order_cancel_reconciled_plan import AMOUNT_FIELDS, CHANNELS, INVOICE_ACTIONS, PAYMENT_ACTIONS, STOCK_ACTIONS
 
 
 class SaleOrderCancelReconciledLog(models.Model):
@@ -92,10 +92,11 @@ class SaleOrderCancelReconciledLog(models.Model):
         domain=[("kind", "in", ("picking_cancel", "picking_return"))],
         readonly=True,
     )
-    # Precomputed: a log is inserted with its amounts (none yet), not updated right after.
-    amount_unreconciled = fields.Monetary(compute="_compute_amounts", store=True, precompute=True)
-    amount_reversed = fields.Monetary(compute="_compute_amounts", store=True, precompute=True)
-    amount_refunded = fields.Monetary(compute="_compute_amounts", store=True, precompute=True)
+    # Written once by the run that writes the lines, summed from them as it writes them: the
+    # lines are the run's own and none is added or changed after it (not read back to sum them).
+    amount_unreconciled = fields.Monetary(readonly=True)
+    amount_reversed = fields.Monetary(readonly=True)
+    amount_refunded = fields.Monetary(readonly=True)
 
     # The field naming the order, per kind.
     _order_fields = {"sale": "order_id"}
@@ -139,17 +140,16 @@ class SaleOrderCancelReconciledLog(models.Model):
         matching = self.sudo()._search(domain)
         return [("id", "in", matching)]
 
-    @api.depends("line_ids.kind", "line_ids.amount_company")
-    def _compute_amounts(self):
-        # Summed from the lines themselves: a run's lines were just written and are in the cache,
-        # and a log just created has none (both known without a query).
+    @api.model
+    def _get_amounts_of(self, vals_list):
+        """The totals of the lines to write, as the log's amounts: each kind adds its amount in
+        the company's currency to one of them (the others add to none)."""
         totals = defaultdict(float)
-        for line in self.line_ids:
-            totals[line.log_id.id, line.kind] += line.amount_company
-        for log in self:
-            log.amount_unreconciled = totals.get((log.id, "unreconcile"), 0.0)
-            log.amount_reversed = totals.get((log.id, "credit_note"), 0.0) + totals.get((log.id, "invoice_cancel"), 0.0)
-            log.amount_refunded = totals.get((log.id, "payment_refund"), 0.0)
+        for vals in vals_list:
+            field = AMOUNT_FIELDS.get(vals["kind"])
+            if field:
+                totals[field] += vals.get("amount_company") or 0.0
+        return totals
 
     def _action_open_logs(self):
         """The logs of a run, as the faces show them once it is done."""
