@@ -90,6 +90,8 @@ check("members see the logs of the scheduled actions (18.0.2.1.0)", "('user_id',
 check("every log has a reason, the documented one when none was given (18.0.2.2.0)",
       set(logs.mapped("reason_id")) == {env.ref("$ADDON.reason_not_given")})
 check("every log says who started it: the dialog before 18.0.2.2.0", set(logs.mapped("channel")) == {"backoffice"})
+check("the reason given to none says no reason, not who (18.0.2.5.0, 19.0.1.3.0)",
+      env.ref("$ADDON.reason_not_given").name == "No reason given")
 check("the one-click list action is gone (18.0.2.2.0)",
       not env.ref("$ADDON.sale_order_action_cancel_reconciled_with_defaults", raise_if_not_found=False))
 portal_reasons = env["sale.order.cancel.reconciled.reason"].search([("show_on_portal", "=", True)])

@@ -2,7 +2,7 @@
     "name": "Cancel Reconciled Purchase Orders",
     "summary": "Cancel a received, billed and paid purchase order in one safe step: unreconcile, "
     "reverse, get refunded, return to the vendor and cancel, with an audit log",
-    "version": "19.0.1.1.0",
+    "version": "19.0.1.1.1",
     "license": "LGPL-3",
     "author": "order_cancel_reconciled developers",
     "website": "https://github.com/order-cancel-reconciled/order_cancel_reconciled",

@@ -85,7 +85,7 @@ class OrderCancelReconciledEngine(models.AbstractModel):
         ``vals`` holds invoice_action, payment_action, stock_action, reason_id, note,
         notify_customer, message ((subject, body) edited for a run of one order) and channel
         (who starts the run, CHANNELS; code by default). A run given no reason gets the
-        documented one (“No reason given (by code)”): a log never has none.
+        documented one (“No reason given”): a log never has none.
         """
         self._check_option_values(vals)
         choices = {

@@ -20,7 +20,7 @@ class ResCompany(models.Model):
     cancel_reconciled_reason_optional = fields.Boolean(
         string="Reason Optional",
         help="The cancellation dialog lets a user leave the reason empty (it asks for one by default). "
-        "A cancellation without a reason is logged with “No reason given (by code)”.",
+        "A cancellation without a reason is logged with “No reason given”.",
     )
     cancel_request_portal = fields.Boolean(string="Cancellation Requests on the Portal")
     cancel_request_auto = fields.Boolean(string="Approve Requests Automatically")

@@ -110,13 +110,23 @@ class TestWhatPeopleSee(CancelReconciledCommon):
         self.env.company.cancel_reconciled_reason_optional = True
         dialog = Form(self.env[DIALOG].with_context(active_model="sale.order", active_ids=order.ids))
         dialog.save().action_confirm()
-        self.assertEqual(order.cancel_reconciled_log_ids.reason_id, self.env.ref(self.DEFAULT_REASON))
+        log = order.cancel_reconciled_log_ids
+        self.assertEqual(log.reason_id, self.env.ref(self.DEFAULT_REASON))
+        # A person left it empty: the log says so, and that a person cancelled, not code.
+        self.assertEqual(log.channel, "backoffice")
+        for code in ("zh_CN", "fr_FR"):
+            self.env["res.lang"]._activate_lang(code)
+        self.env["ir.module.module"]._load_module_terms(["order_cancel_reconciled"], ["zh_CN", "fr_FR"], overwrite=True)
+        self.assertEqual(
+            {lang: log.reason_id.with_context(lang=lang).name for lang in ("en_US", "fr_FR", "zh_CN")},
+            {"en_US": "No reason given", "fr_FR": "Aucune raison donnée", "zh_CN": "未提供原因"},
+        )
 
     DEFAULT_REASON = "order_cancel_reconciled.reason_not_given"
 
     def test_the_dialog_does_not_offer_the_reason_of_code(self):
-        """ "No reason given (by code)" names what code cancels without a reason: a person picks
-        one of the company's reasons."""
+        """ "No reason given" is what a cancellation given none is logged with: a person picks one
+        of the company's reasons, or leaves an optional one empty."""
         domain = self.env[DIALOG].fields_get(["reason_id"])["reason_id"]["domain"]
         domain = ast.literal_eval(domain) if isinstance(domain, str) else domain
         offered = self.env["sale.order.cancel.reconciled.reason"].search(domain)

@@ -73,8 +73,8 @@ class SaleOrderCancelReconciled(models.TransientModel):
     )
 
     def _domain_reason_id(self):
-        # "No reason given (by code)" documents what code cancels without a reason: a person who
-        # picked it would be logged as code. The dialog offers the company's reasons.
+        # "No reason given" is what a cancellation given none is logged with (a person leaves an
+        # optional reason empty): the dialog offers the company's reasons to pick.
         not_given = self.env.ref(DEFAULT_REASON_XMLID, raise_if_not_found=False)
         return [("id", "!=", not_given.id)] if not_given else []
 
