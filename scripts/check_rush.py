@@ -18,10 +18,8 @@ line per check and a closing "N passed, N failed" line; exits non-zero on a fail
 import argparse
 import itertools
 import math
-import os
 import queue
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -31,7 +29,7 @@ from pathlib import Path
 
 import requests
 from check_concurrency import groups_field
-from check_websocket import free_ports, wait_for
+from check_websocket import free_ports, stop, wait_for
 
 import odoo
 import odoo.release
@@ -175,21 +173,6 @@ def start_server(conf, dbname, workers, log):
         # A session of its own, so that the master and its workers stop together.
         server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     return server, f"http://127.0.0.1:{http_port}"
-
-
-def stop(server):
-    """SIGTERM to the whole group (master and workers), SIGKILL to what is left after 30 s."""
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            server.poll()  # reaps the master, which would otherwise stay in the group as a zombie
-            os.killpg(server.pid, 0)  # ProcessLookupError once the whole group is gone
-            time.sleep(0.2)
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-    except ProcessLookupError:
-        return
 
 
 # -- the clients ----------------------------------------------------------------------------------

@@ -172,18 +172,19 @@ def talk(conf, dbname, http_port, gevent_port):
 
 
 def stop(server):
-    """SIGTERM to the whole group (master, workers, gevent process), SIGKILL to what is left."""
-    os.killpg(server.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        server.poll()  # reaps the master, which would otherwise stay in the group as a zombie
-        try:
-            os.killpg(server.pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    os.killpg(server.pid, signal.SIGKILL)
-    server.wait()
+    """SIGTERM to the whole group (master, workers, gevent process), SIGKILL to what is left after
+    30 s; nothing to do for a group already gone."""
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            server.poll()  # reaps the master, which would otherwise stay in the group as a zombie
+            os.killpg(server.pid, 0)  # ProcessLookupError once the whole group is gone
+            time.sleep(0.2)
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    except ProcessLookupError:
+        return
 
 
 def main(conf, dbname):

@@ -385,22 +385,10 @@ class TestInteractiveConflict(HttpCase, CancelReconciledCommon):
     def test_last_conflict_gives_a_plain_busy_message_not_a_traceback(self):
         order = self.paid_order_for_rpc()
         self.authenticate(self.env.user.login, self.env.user.login)
-        with (
-            patch(f"{ENGINE}._step_cancel_order", lambda engine, *args: raise_serialization_failure(engine.env)),
-            patch("odoo.service.model.time.sleep"),  # Odoo's waits between its tries
-            mute_logger("odoo.sql_db", "odoo.service.model", "odoo.http"),
-        ):
-            payload = {
-                "jsonrpc": "2.0",
-                "method": "call",
-                "params": {"model": "sale.order", "method": "cancel_reconciled", "args": [order.ids], "kwargs": {}},
-            }
-            response = self.url_open(
-                "/web/dataset/call_kw", data=json.dumps(payload), headers={"Content-Type": "application/json"}
-            ).json()
-        error = response["error"]["data"]
-        self.assertEqual(error["name"].rsplit(".", 1)[-1], "OrdersBusyError")
-        self.assertIn("Other users were changing the same records", error["message"])
+        error = self.call_while_every_try_conflicts(
+            "/web/dataset/call_kw",
+            {"model": "sale.order", "method": "cancel_reconciled", "args": [order.ids], "kwargs": {}},
+        )
         self.assertNotIn("40001", error["message"])
         self.assertEqual(order.state, "sale")
 
@@ -409,27 +397,30 @@ class TestInteractiveConflict(HttpCase, CancelReconciledCommon):
         tries are counted all the same."""
         order = self.paid_order_for_rpc()
         login = self.env.user.login
+        self.call_while_every_try_conflicts(
+            "/jsonrpc",
+            {
+                "service": "object",
+                "method": "execute_kw",
+                "args": [self.env.cr.dbname, self.env.uid, login, "sale.order", "cancel_reconciled", [order.ids]],
+            },
+        )
+        self.assertEqual(order.state, "sale")
+
+    def call_while_every_try_conflicts(self, url, params):
+        """A JSON-RPC call during which every try of the run meets a serialization failure: its
+        answer is the busy message. Returns the error's data."""
+        payload = {"jsonrpc": "2.0", "method": "call", "params": params}
         with (
             patch(f"{ENGINE}._step_cancel_order", lambda engine, *args: raise_serialization_failure(engine.env)),
-            patch("odoo.service.model.time.sleep"),
+            patch("odoo.service.model.time.sleep"),  # Odoo's waits between its tries
             mute_logger("odoo.sql_db", "odoo.service.model", "odoo.http"),
         ):
-            payload = {
-                "jsonrpc": "2.0",
-                "method": "call",
-                "params": {
-                    "service": "object",
-                    "method": "execute_kw",
-                    "args": [self.env.cr.dbname, self.env.uid, login, "sale.order", "cancel_reconciled", [order.ids]],
-                },
-            }
-            response = self.url_open(
-                "/jsonrpc", data=json.dumps(payload), headers={"Content-Type": "application/json"}
-            ).json()
+            response = self.url_open(url, data=json.dumps(payload), headers={"Content-Type": "application/json"}).json()
         error = response["error"]["data"]
         self.assertEqual(error["name"].rsplit(".", 1)[-1], "OrdersBusyError")
         self.assertIn("Other users were changing the same records", error["message"])
-        self.assertEqual(order.state, "sale")
+        return error
 
     def paid_order_for_rpc(self):
         order = self.create_order()
