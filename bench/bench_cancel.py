@@ -33,9 +33,12 @@ FULL = {
     "batches": (1, 50, 200),
     "plan": (500, 20),
 }
-# A pair of measurements (a and b) shorter than this many seconds is taken this many times.
+# A pair of measurements (a and b) shorter than this many seconds is taken this many times, each
+# side first every other time.
 SHORT_PAIR = 2.0
-SHORT_REPEATS = 3
+SHORT_REPEATS = 9
+# The sections of the output, in order (--sections).
+SECTIONS = ("single", "lines", "documents", "selections", "plan")
 QUICK = {
     "lines": (1, 10, 50, 100),
     "documents": ((10, 1, 1), (10, 3, 3)),
@@ -56,7 +59,15 @@ def parse_args():
     parser.add_argument("--payments", type=int, default=2, help="payments per invoice of the comparison (P)")
     parser.add_argument("--deliveries", type=int, default=2, help="deliveries of the single-order comparison (D)")
     parser.add_argument("--batch-lines", type=int, default=3, help="lines of each order in the batches")
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help=f"what to measure, comma-separated (default: all of {','.join(SECTIONS)})",
+    )
     args = parser.parse_args()
+    args.sections = set(args.sections.split(","))
+    if unknown := args.sections - set(SECTIONS):
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
     folder, suffix, prefix = SERIES[args.series]
     args.addons_dir = ROOT / folder
     args.conf = args.conf or str(ROOT / f".local{suffix}" / "odoo.conf")
@@ -117,6 +128,7 @@ class Builder:
         from odoo import Command
 
         env = self.env
+        self.analyze()
         orders = env["sale.order"].create(
             [
                 {
@@ -157,7 +169,17 @@ class Builder:
                 )._create_payments()
         if any(move.payment_state != "paid" for move in moves):
             raise RuntimeError("the bench orders should be paid")
+        self.analyze()
         return orders.with_env(self.measure_env)
+
+    def analyze(self):
+        """Bring PostgreSQL's statistics up to the rows built so far, as a database in use has them.
+        Nothing is committed, and an autovacuum after an earlier run may have left the tables
+        counted empty: the planner then joins thousands of lines as if there were none (200 orders
+        took 15 minutes to build, Odoo's payment state query seconds a call). ANALYZE in the
+        transaction counts its own rows, and changes no row."""
+        self.env.flush_all()
+        self.env.cr.execute("ANALYZE")
 
 
 def measure(env, func, state=False):
@@ -192,8 +214,10 @@ def end_state(env):
 
 def compare(env, orders, cancel_by_hand):
     """(a) the wizard, (b) the standard operations, each rolled back, on the same orders. A short
-    pair is measured SHORT_REPEATS times, a and b in turn, and its median times kept: one run of
-    a small order varies by more than the difference measured. The queries are the first run's."""
+    pair is measured SHORT_REPEATS times, a and b in turn, each first every other time, and its
+    median times kept: one run of a small order varies by more than the difference measured, and
+    the side that always ran first would always pay for what the other finds warm. The queries are
+    the first run's."""
 
     def wizard():
         env["sale.order.cancel.reconciled"].with_context(active_model="sale.order", active_ids=orders.ids).create(
@@ -209,9 +233,13 @@ def compare(env, orders, cancel_by_hand):
         print(f"  ! different end states: wizard {a_state}, by hand {b_state}")
     if a_time + b_time < SHORT_PAIR:
         a_times, b_times = [a_time], [b_time]
-        for _repeat in range(SHORT_REPEATS - 1):
-            a_times.append(measure(env, wizard)[0])
-            b_times.append(measure(env, by_hand)[0])
+        for repeat in range(1, SHORT_REPEATS):
+            if repeat % 2:
+                b_times.append(measure(env, by_hand)[0])
+                a_times.append(measure(env, wizard)[0])
+            else:
+                a_times.append(measure(env, wizard)[0])
+                b_times.append(measure(env, by_hand)[0])
         a_time, b_time = statistics.median(a_times), statistics.median(b_times)
     return a_time, a_queries, b_time, b_queries
 
@@ -268,39 +296,53 @@ def run(env, args, sizes, cancel_by_hand):
     with contextlib.closing(cr.savepoint()):
         compare(env, builder.orders(1, 2), cancel_by_hand)
 
-    n, k, p, d = args.lines, min(args.invoices, args.lines), args.payments, args.deliveries
-    print(f"\nOne order: {n} lines, {k} invoices, {p} payment(s) each, {d} deliveries", flush=True)
-    with contextlib.closing(cr.savepoint()):
-        a_time, a_queries, b_time, b_queries = compare(env, built(1, n, k, p, d), cancel_by_hand)
-    print(f"{'':14} {'time s':>8} {'queries':>8}")
-    print(f"{'(a) wizard':14} {a_time:>8.2f} {a_queries:>8}")
-    print(f"{'(b) by hand':14} {b_time:>8.2f} {b_queries:>8}")
-    print(f"{'ratio a/b':14} {ratio(a_time, b_time):>8} {ratio(a_queries, b_queries):>8}")
-
-    rows = []
-    for lines in sizes["lines"]:
+    if "single" in args.sections:
+        n, k, p, d = args.lines, min(args.invoices, args.lines), args.payments, args.deliveries
+        print(f"\nOne order: {n} lines, {k} invoices, {p} payment(s) each, {d} deliveries", flush=True)
         with contextlib.closing(cr.savepoint()):
-            rows.append((lines, compare(env, built(1, lines), cancel_by_hand)))
-    print_scaling("Scaling with lines: one order, 1 invoice, 1 payment, 1 delivery", "lines", rows)
+            a_time, a_queries, b_time, b_queries = compare(env, built(1, n, k, p, d), cancel_by_hand)
+        print(f"{'':14} {'time s':>8} {'queries':>8}")
+        print(f"{'(a) wizard':14} {a_time:>8.2f} {a_queries:>8}")
+        print(f"{'(b) by hand':14} {b_time:>8.2f} {b_queries:>8}")
+        print(f"{'ratio a/b':14} {ratio(a_time, b_time):>8} {ratio(a_queries, b_queries):>8}")
 
-    rows = []
-    for lines, invoices, payments in sizes["documents"]:
-        with contextlib.closing(cr.savepoint()):
-            rows.append((f"{invoices}x{payments}", compare(env, built(1, lines, invoices, payments), cancel_by_hand)))
-    lines = sizes["documents"][0][0]
-    print_scaling(f"Scaling with invoices x payments per invoice: one order of {lines} lines", "docs", rows)
+    if "lines" in args.sections:
+        rows = []
+        for lines in sizes["lines"]:
+            with contextlib.closing(cr.savepoint()):
+                rows.append((lines, compare(env, built(1, lines), cancel_by_hand)))
+        print_scaling("Scaling with lines: one order, 1 invoice, 1 payment, 1 delivery", "lines", rows)
 
-    rows = []
-    # The dialog sends a selection from the company's threshold on to the background; here it
-    # cancels the whole selection in its transaction, as the standard operations do (never
-    # committed, like everything here). bench_batch.py measures the background.
-    env.company.cancel_reconciled_background_from = max(sizes["batches"]) + 1
-    for count in sizes["batches"]:
-        with contextlib.closing(cr.savepoint()):
-            rows.append((count, compare(env, built(count, args.batch_lines), cancel_by_hand)))
-    print_scaling(f"Scaling with batches: orders of {args.batch_lines} lines, 1 invoice each", "orders", rows)
+    if "documents" in args.sections:
+        rows = []
+        for lines, invoices, payments in sizes["documents"]:
+            with contextlib.closing(cr.savepoint()):
+                order = built(1, lines, invoices, payments)
+                rows.append((f"{invoices}x{payments}", compare(env, order, cancel_by_hand)))
+        lines = sizes["documents"][0][0]
+        print_scaling(f"Scaling with invoices x payments per invoice: one order of {lines} lines", "docs", rows)
 
-    lines, invoices = sizes["plan"]
+    if "selections" in args.sections:
+        rows = []
+        # The dialog sends a selection from the company's threshold on to the background; here it
+        # cancels the whole selection in its transaction, as the standard operations do (never
+        # committed, like everything here). bench_batch.py measures the background.
+        env.company.cancel_reconciled_background_from = max(sizes["batches"]) + 1
+        for count in sizes["batches"]:
+            with contextlib.closing(cr.savepoint()):
+                rows.append((count, compare(env, built(count, args.batch_lines), cancel_by_hand)))
+        print_scaling(f"Scaling with batches: orders of {args.batch_lines} lines, 1 invoice each", "orders", rows)
+
+    if "plan" in args.sections:
+        measure_plan(env, sizes["plan"], built)
+    cr.rollback()
+    print(f"\nTotal {time.perf_counter() - started:.0f} s; nothing was committed.")
+
+
+def measure_plan(env, size, built):
+    """The plan and the preview of one big order, cold and warm (read only)."""
+    cr = env.cr
+    lines, invoices = size
     print(f"\nPlan of one order of {lines} lines, {invoices} invoices, 1 payment each (read only)", flush=True)
     with contextlib.closing(cr.savepoint()):
         order = built(1, lines, invoices)
@@ -330,8 +372,6 @@ def run(env, args, sizes, cancel_by_hand):
             _preview = wizard.preview_html
             elapsed, queries = time.perf_counter() - start, cr.sql_log_count - start_queries
             print(f"{'preview_html, warm cache':34} {elapsed:>8.3f} {queries:>8}")
-    cr.rollback()
-    print(f"\nTotal {time.perf_counter() - started:.0f} s; nothing was committed.")
 
 
 def main():
